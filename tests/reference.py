@@ -1,0 +1,104 @@
+"""
+An independent statement of the gist's arithmetic, written the literal way: one-hot input
+vectors multiplied through Wxh, np.random's global generator, exp(y) computed twice, the
+whole loop inline. The tests compare min_char_rnn.py's output with it on texts and settings
+that the recorded outputs do not cover; the benchmark times it.
+
+one_hot=False reads column ix of Wxh instead (the same numbers, without the products by
+zero): the reference formulation the script's speed is measured against.
+"""
+import numpy as np
+
+
+def gist_stdout(data, seed, iters, hidden_size=100, seq_length=25, learning_rate=1e-1,
+                sample_length=200, one_hot=True):
+    """The lines the gist prints for iterations 0..iters-1, as one string."""
+    out = []
+    chars = sorted(set(data))
+    data_size, vocab_size = len(data), len(chars)
+    out.append('data has %d characters, %d unique.' % (data_size, vocab_size))
+    char_to_ix = {ch: i for i, ch in enumerate(chars)}
+    ix_to_char = {i: ch for i, ch in enumerate(chars)}
+
+    np.random.seed(seed)
+    Wxh = np.random.randn(hidden_size, vocab_size) * 0.01
+    Whh = np.random.randn(hidden_size, hidden_size) * 0.01
+    Why = np.random.randn(vocab_size, hidden_size) * 0.01
+    bh = np.zeros((hidden_size, 1))
+    by = np.zeros((vocab_size, 1))
+
+    def input_term(ix):
+        if one_hot:
+            x = np.zeros((vocab_size, 1))
+            x[ix] = 1
+            return np.dot(Wxh, x)
+        return Wxh[:, ix:ix + 1]
+
+    def lossFun(inputs, targets, hprev):
+        xs, hs, ys, ps = {}, {}, {}, {}
+        hs[-1] = np.copy(hprev)
+        loss = 0
+        for t in range(len(inputs)):
+            hs[t] = np.tanh(input_term(inputs[t]) + np.dot(Whh, hs[t - 1]) + bh)
+            ys[t] = np.dot(Why, hs[t]) + by
+            ps[t] = np.exp(ys[t]) / np.sum(np.exp(ys[t]))
+            loss += -np.log(ps[t][targets[t], 0])
+        dWxh, dWhh, dWhy = np.zeros_like(Wxh), np.zeros_like(Whh), np.zeros_like(Why)
+        dbh, dby = np.zeros_like(bh), np.zeros_like(by)
+        dhnext = np.zeros_like(hs[0])
+        for t in reversed(range(len(inputs))):
+            dy = np.copy(ps[t])
+            dy[targets[t]] -= 1
+            dWhy += np.dot(dy, hs[t].T)
+            dby += dy
+            dh = np.dot(Why.T, dy) + dhnext
+            dhraw = (1 - hs[t] * hs[t]) * dh
+            dbh += dhraw
+            if one_hot:
+                x = np.zeros((vocab_size, 1))
+                x[inputs[t]] = 1
+                dWxh += np.dot(dhraw, x.T)
+            else:
+                dWxh[:, inputs[t]] += dhraw[:, 0]
+            dWhh += np.dot(dhraw, hs[t - 1].T)
+            dhnext = np.dot(Whh.T, dhraw)
+        for dparam in [dWxh, dWhh, dWhy, dbh, dby]:
+            np.clip(dparam, -5, 5, out=dparam)
+        return loss, dWxh, dWhh, dWhy, dbh, dby, hs[len(inputs) - 1]
+
+    def sample(h, seed_ix, n):
+        ix = seed_ix
+        ixes = []
+        for t in range(n):
+            h = np.tanh(input_term(ix) + np.dot(Whh, h) + bh)
+            y = np.dot(Why, h) + by
+            p = np.exp(y) / np.sum(np.exp(y))
+            ix = np.random.choice(range(vocab_size), p=p.ravel())
+            ixes.append(ix)
+        return ixes
+
+    n, p = 0, 0
+    mWxh, mWhh, mWhy = np.zeros_like(Wxh), np.zeros_like(Whh), np.zeros_like(Why)
+    mbh, mby = np.zeros_like(bh), np.zeros_like(by)
+    smooth_loss = -np.log(1.0 / vocab_size) * seq_length
+    while n < iters:
+        if p + seq_length + 1 >= len(data) or n == 0:
+            hprev = np.zeros((hidden_size, 1))
+            p = 0
+        inputs = [char_to_ix[ch] for ch in data[p:p + seq_length]]
+        targets = [char_to_ix[ch] for ch in data[p + 1:p + seq_length + 1]]
+        if n % 100 == 0:
+            txt = ''.join(ix_to_char[ix] for ix in sample(hprev, inputs[0], sample_length))
+            out.append('----\n %s \n----' % (txt,))
+        loss, dWxh, dWhh, dWhy, dbh, dby, hprev = lossFun(inputs, targets, hprev)
+        smooth_loss = smooth_loss * 0.999 + loss * 0.001
+        if n % 100 == 0:
+            out.append('iter %d, loss: %f' % (n, smooth_loss))
+        for param, dparam, mem in zip([Wxh, Whh, Why, bh, by],
+                                      [dWxh, dWhh, dWhy, dbh, dby],
+                                      [mWxh, mWhh, mWhy, mbh, mby]):
+            mem += dparam * dparam
+            param += -learning_rate * dparam / np.sqrt(mem + 1e-8)
+        p += seq_length
+        n += 1
+    return '\n'.join(out) + '\n'

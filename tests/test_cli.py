@@ -1,0 +1,188 @@
+"""The command line end to end, and one clear line for every mistake."""
+import math
+import os
+import re
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, SCRIPT, run_main, run_script
+
+
+def test_a_run_end_to_end():
+    result = run_script("input.txt", "--seed", 1, "--max-iters", 101, "--hidden-size", 20)
+    assert result.returncode == 0
+    lines = result.stdout.splitlines()
+    assert lines[0] == "data has 37809 characters, 61 unique."
+    assert lines[1] == "----" and lines[-1].startswith("iter 100, loss: ")
+    assert [line for line in lines if line.startswith("iter ")] == [
+        lines[lines.index("----", 2) + 1], lines[-1]]
+    assert re.fullmatch(r"iter 0, loss: \d+\.\d{6}", lines[lines.index("----", 2) + 1])
+    summary = result.stderr.splitlines()
+    assert len(summary) == 1
+    match = re.fullmatch(r"iteration 101: 101 iterations in [\d.]+ s \(\d+ it/s\), "
+                         r"smooth loss ([\d.]+) \(([\d.]+) bits/char\)", summary[0])
+    loss = float(lines[-1].split()[-1])
+    assert float(match[1]) == pytest.approx(loss, abs=1e-4)
+    assert float(match[2]) == pytest.approx(loss / 25 / math.log(2), abs=1e-3)
+
+
+def test_input_txt_is_the_default_text():
+    assert run_script("--seed", 5, "--max-iters", 1, "--hidden-size", 8).stdout \
+        == run_script("input.txt", "--seed", 5, "--max-iters", 1, "--hidden-size", 8).stdout
+
+
+def test_without_a_seed_the_run_says_which_it_drew():
+    first = run_script("--max-iters", 101, "--hidden-size", 10)
+    assert first.returncode == 0
+    match = re.fullmatch(r"seed (\d+) \(pass --seed \1 to repeat this run\)",
+                         first.stderr.splitlines()[0])
+    again = run_script("--max-iters", 101, "--hidden-size", 10, "--seed", match[1])
+    assert again.stdout == first.stdout
+
+
+def test_a_closed_stdout_stops_the_run_quietly():
+    proc = subprocess.Popen([sys.executable, str(SCRIPT), "--seed", "1", "--hidden-size", "10"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.readline()
+    proc.stdout.close()  # as `| head -1` does
+    err = proc.communicate(timeout=30)[1].decode()
+    assert proc.returncode == 1
+    assert err.splitlines() == ["min_char_rnn.py: stdout was closed; stopped"]
+
+
+@pytest.fixture
+def texts(tmp_path):
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "one.txt").write_bytes(b"a")
+    (tmp_path / "25.txt").write_bytes(b"x" * 25)
+    (tmp_path / "latin1.txt").write_bytes("na\xefve caf\xe9".encode("latin-1"))
+    (tmp_path / "folder").mkdir()
+    return tmp_path
+
+
+TEXT_MISTAKES = {
+    "missing": ("nowhere.txt", "nowhere.txt: no such file; give the path of a text file"),
+    "a directory": ("folder", "folder is a directory; give the path of a text file"),
+    "a file taken for a folder": ("one.txt/x", "cannot read {tmp}/one.txt/x: Not a directory"),
+    "empty": ("empty.txt", "empty.txt is empty; give a text to train on"),
+    "one character": ("one.txt", "one.txt has 1 characters; training needs at least "
+                                 "seq_length + 1 = 26: use a longer text or a smaller --seq-length"),
+    "one short of a chunk": ("25.txt", "25.txt has 25 characters; training needs at least "
+                                       "seq_length + 1 = 26"),
+    "not UTF-8": ("latin1.txt", "latin1.txt is not UTF-8 text (byte 0xef at offset 2); "
+                                "convert it to UTF-8 first"),
+}
+
+
+@pytest.mark.parametrize("name,message", TEXT_MISTAKES.values(), ids=TEXT_MISTAKES.keys())
+def test_a_bad_text_gets_one_line(texts, capsys, name, message):
+    status, out, err = run_main(capsys, texts / name)
+    assert status == 1 and out == ""
+    assert len(err.splitlines()) == 1
+    assert err.startswith("min_char_rnn.py: error: ")
+    assert message.format(tmp=texts) in err
+
+
+def test_the_shortest_text_trains(texts, capsys):
+    (texts / "26.txt").write_bytes(b"ab" * 13)
+    status, out, err = run_main(capsys, texts / "26.txt", "--seed", 0, "--max-iters", 3)
+    assert status == 0 and out.startswith("data has 26 characters, 2 unique.")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
+def test_an_unreadable_text(texts, capsys):
+    (texts / "one.txt").chmod(0)
+    status, out, err = run_main(capsys, texts / "one.txt")
+    assert status == 1 and "cannot read" in err and "Permission denied" in err
+
+
+WHOLE = ["--hidden-size", "--seq-length", "--max-iters", "--sample-length", "--save-every"]
+POSITIVE = ["--learning-rate", "--temperature"]
+FLAG_MISTAKES = (
+    [(flag, value, "is not a whole number of at least 1")
+     for flag in WHOLE for value in ["0", "-3", "nan", "inf", "1.5", "ten"]]
+    + [(flag, value, "is not a finite number above 0")
+       for flag in POSITIVE for value in ["0", "-0.1", "nan", "inf", "-inf", "fast"]]
+    + [("--seed", value, "is not a whole number from 0 to 2**32-1")
+       for value in ["-1", str(2**32), "nan", "seven"]]
+)
+
+
+@pytest.mark.parametrize("flag,value,message", FLAG_MISTAKES)
+def test_a_bad_number_gets_one_line(capsys, flag, value, message):
+    status, out, err = run_main(capsys, f"{flag}={value}")
+    assert status == 2 and out == ""
+    assert err.splitlines()[-1] == f"min_char_rnn.py: error: argument {flag}: " \
+                                   f"{value!r} {message}"
+
+
+COMBINATIONS = {
+    "--resume alone": (["--resume"], "--resume needs --checkpoint PATH"),
+    "--sample-only alone": (["--sample-only"], "--sample-only needs --checkpoint PATH"),
+    "both": (["--checkpoint", "m.npz", "--resume", "--sample-only"],
+             "--resume trains, --sample-only generates: give one of them"),
+    "--prime when training": (["--prime", "The"], "--prime and --temperature go with --sample-only"),
+    "--temperature when training": (["--temperature", "0.5"],
+                                    "--prime and --temperature go with --sample-only"),
+    "--max-iters when sampling": (["--checkpoint", "m.npz", "--sample-only", "--max-iters", "5"],
+                                  "--max-iters and --save-every are for training, not --sample-only"),
+    "--save-every without a checkpoint": (["--save-every", "10"],
+                                          "--save-every needs --checkpoint PATH"),
+}
+
+
+@pytest.mark.parametrize("args,message", COMBINATIONS.values(), ids=COMBINATIONS.keys())
+def test_flags_that_do_not_go_together(capsys, args, message):
+    status, out, err = run_main(capsys, *args)
+    assert status == 2 and out == ""
+    assert err.splitlines()[-1] == f"min_char_rnn.py: error: {message}"
+
+
+def test_a_checkpoint_in_a_missing_folder_is_refused_before_training(capsys, tmp_path):
+    status, out, err = run_main(capsys, "input.txt", "--checkpoint", tmp_path / "no" / "m.npz")
+    assert status == 1 and out == ""
+    assert f"cannot save {tmp_path}/no/m.npz: no folder {tmp_path}/no" in err
+
+
+@pytest.mark.parametrize("how", ["in this process", "as a process"])
+def test_a_blow_up_stops_at_once_and_leaves_the_checkpoint_as_it_was(capsys, tmp_path, how):
+    path = tmp_path / "m.npz"
+    args = ["input.txt", "--seed", 0, "--hidden-size", 20, "--checkpoint", path]
+    assert run_main(capsys, *args, "--learning-rate", 1e6, "--max-iters", 1)[0] == 0
+    before = path.read_bytes()
+    resume = ["input.txt", "--checkpoint", path, "--resume", "--max-iters", 1000,
+              "--save-every", 1]
+    if how == "as a process":
+        result = run_script(*resume)
+        status, out, err = result.returncode, result.stdout, result.stderr
+    else:
+        status, out, err = run_main(capsys, *resume)
+    assert status == 1 and "Traceback" not in err and "Warning" not in err
+    assert re.fullmatch(r"(resuming .* at iteration 1\n)?min_char_rnn.py: error: training diverged at iteration 1: the loss "
+                        rf"became infinite or NaN; {path} keeps iteration 1\. Start again with "
+                        r"a smaller --learning-rate than 1e\+06\n", err)
+    assert path.read_bytes() == before
+
+
+def test_a_fresh_run_that_blows_up_writes_no_checkpoint(capsys, tmp_path):
+    path = tmp_path / "m.npz"
+    status, out, err = run_main(capsys, "input.txt", "--learning-rate", 1e6, "--hidden-size", 20,
+                                "--checkpoint", path, "--max-iters", 1000)
+    assert status == 1 and "training diverged at iteration 1: " in err
+    assert not path.exists()
+
+
+def test_ctrl_c_without_a_checkpoint_says_nothing_was_saved():
+    proc = subprocess.Popen([sys.executable, str(SCRIPT), "--hidden-size", "10"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
+    proc.stdout.readline()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    lines = err.decode().splitlines()
+    assert lines[0].startswith("seed ") and lines[1].startswith("iteration ")
+    assert re.fullmatch(r"interrupted at iteration \d+: nothing saved \(use --checkpoint to keep "
+                        r"the model\)", lines[2])

@@ -1,0 +1,173 @@
+"""lossFun against independent computations: central differences and a worked example."""
+import math
+
+import numpy as np
+import pytest
+
+from conftest import small_model
+from min_char_rnn import lossFun
+
+
+def numerical_gradients(inputs, targets, hprev, params, h=1e-5):
+    """d loss / d entry for every entry of every parameter, by central differences."""
+    grads = []
+    for param in params:
+        grad = np.zeros_like(param)
+        for i in np.ndindex(param.shape):
+            old = param[i]
+            param[i] = old + h
+            plus = lossFun(inputs, targets, hprev, params)[0]
+            param[i] = old - h
+            minus = lossFun(inputs, targets, hprev, params)[0]
+            param[i] = old
+            grad[i] = (plus - minus) / (2 * h)
+        grads.append(grad)
+    return grads
+
+
+def chunk(rng, vocab_size, length):
+    ixes = rng.randint(vocab_size, size=length + 1).tolist()
+    return ixes[:-1], ixes[1:]
+
+
+# name: hidden size, vocabulary size, chunk length, scales of the input (and of hprev),
+# recurrent and output weights
+CASES = {
+    "one step": (4, 3, 1, 0.1, 0.1, 0.1),
+    "a chunk: dhnext carries the gradient back": (5, 4, 16, 0.5, 0.3, 0.5),
+    "a long chunk through a bent tanh": (6, 5, 30, 2.0, 0.3, 0.3),
+    "gist-sized weights": (8, 6, 25, 0.01, 0.01, 0.01),
+}
+
+
+def case(hidden_size, vocab_size, length, *scales):
+    rng = np.random.RandomState(length)
+    params = small_model(rng, hidden_size, vocab_size, *scales)
+    hprev = rng.randn(hidden_size, 1) * scales[0]
+    return (*chunk(rng, vocab_size, length), hprev, params)
+
+
+@pytest.mark.parametrize("sizes", CASES.values(), ids=CASES.keys())
+def test_every_gradient_entry_matches_central_differences(sizes):
+    inputs, targets, hprev, params = case(*sizes)
+    analytic = lossFun(inputs, targets, hprev, params)[1:6]
+    assert max(np.abs(g).max() for g in analytic) < 5  # nothing clipped in these cases
+    numerical = numerical_gradients(inputs, targets, hprev, params)
+    for name, a, n in zip("Wxh Whh Why bh by".split(), analytic, numerical):
+        # atol: the rounding error of a difference of two losses of about 50, over 2e-5
+        np.testing.assert_allclose(a, n, rtol=1e-6, atol=1e-8, err_msg=name)
+
+
+def test_the_bent_tanh_case_does_bend():
+    """The third case above is meant to leave tanh's linear part: check that it does."""
+    inputs, targets, hprev, params = case(*CASES["a long chunk through a bent tanh"])
+    hlast = lossFun(inputs, targets, hprev, params)[-1]
+    assert np.abs(hlast).max() > 0.99
+
+
+def test_clipped_gradients_equal_clipped_central_differences():
+    """A model sure of a character that never comes: d loss / d by for it is the sum of its
+    probability over 40 steps, about 40, so clipping must engage."""
+    rng = np.random.RandomState(1)
+    params = small_model(rng, 4, 3, 0.5)
+    params[4][0] = 8.0  # by: character 0 gets almost all the probability
+    inputs = rng.randint(1, 3, size=40).tolist()
+    targets = rng.randint(1, 3, size=40).tolist()  # never character 0
+    hprev = np.zeros((4, 1))
+    analytic = lossFun(inputs, targets, hprev, params)[1:6]
+    numerical = numerical_gradients(inputs, targets, hprev, params)
+    assert numerical[4][0, 0] > 30  # the unclipped value
+    assert analytic[4][0, 0] == 5.0
+    for name, a, n in zip("Wxh Whh Why bh by".split(), analytic, numerical):
+        assert np.abs(a).max() <= 5
+        np.testing.assert_allclose(a, np.clip(n, -5, 5), rtol=1e-6, atol=1e-9, err_msg=name)
+
+
+def test_random_entries_at_the_gist_sizes(input_text):
+    """The check that circulated with the gist: random entries, relative error |a-n|/(|a|+|n|).
+    An entry whose analytic gradient is exactly zero (a column of Wxh for a character not in
+    the chunk) must have an exactly zero numerical gradient too, instead of giving 0/0."""
+    chars = sorted(set(input_text))
+    char_to_ix = {ch: i for i, ch in enumerate(chars)}
+    rng = np.random.RandomState(0)
+    params = small_model(rng, 100, len(chars), 0.01)
+    ixes = [char_to_ix[ch] for ch in input_text[1000:1026]]
+    inputs, targets, hprev = ixes[:-1], ixes[1:], np.zeros((100, 1))
+    analytic = lossFun(inputs, targets, hprev, params)[1:6]
+    h, zeros_seen = 1e-5, 0
+    for param, dparam in zip(params, analytic):
+        for _ in range(20):
+            i = tuple(rng.randint(s) for s in param.shape)
+            old = param[i]
+            param[i] = old + h
+            plus = lossFun(inputs, targets, hprev, params)[0]
+            param[i] = old - h
+            minus = lossFun(inputs, targets, hprev, params)[0]
+            param[i] = old
+            a, n = dparam[i], (plus - minus) / (2 * h)
+            if a == 0:
+                assert n == 0
+                zeros_seen += 1
+            else:
+                assert abs(a - n) / (abs(a) + abs(n)) < 1e-5 or abs(a - n) < 1e-10
+    assert zeros_seen > 0  # Wxh has such columns: len(chars) > 25 distinct inputs
+
+
+def test_known_answer():
+    """
+    One neuron, two characters, two steps, numbers chosen to come out round:
+      Wxh = [[atanh(1/2), 0]], Whh = [[0]], bh = [[0]], Why = [[2 ln 3], [0]], by = [[0], [0]].
+    Step 0, input 0 from hprev = 0: h = tanh(atanh(1/2)) = 1/2; y = (ln 3, 0);
+      p = (3, 1) / 4; the target is 0: loss -ln(3/4).
+    Step 1, input 1: h = tanh(0 + 0 * 1/2 + 0) = 0; y = (0, 0); p = (1/2, 1/2);
+      the target is 1: loss -ln(1/2).
+    Loss: -ln(3/4) - ln(1/2) = ln(8/3). The last state is 0, the first 1/2.
+    dby = (p0 - onehot(0)) + (p1 - onehot(1)) = (-1/4, 1/4) + (1/2, -1/2) = (1/4, -1/4).
+    dWhy = dy0 h0 + dy1 h1 = (-1/4, 1/4) * 1/2 + 0 = (-1/8, 1/8).
+    dbh: step 1 has dh = Why^T dy1 = 2 ln 3 * 1/2 = ln 3 and tanh' = 1 at h = 0, so dhraw1 = ln 3;
+      dhnext = Whh dhraw1 = 0. Step 0: dh = Why^T dy0 = 2 ln 3 * (-1/4) = -ln(3)/2,
+      tanh' = 1 - 1/4 = 3/4, dhraw0 = -3 ln(3)/8. dbh = ln 3 - 3 ln(3)/8 = 5 ln(3)/8.
+    dWxh = (dhraw0, dhraw1) for inputs (0, 1) = (-3 ln(3)/8, ln 3).
+    dWhh = dhraw0 * hprev + dhraw1 * h0 = 0 + ln(3)/2.
+    """
+    params = (np.array([[math.atanh(0.5), 0.0]]), np.zeros((1, 1)),
+              np.array([[2 * math.log(3)], [0.0]]), np.zeros((1, 1)), np.zeros((2, 1)))
+    loss, dWxh, dWhh, dWhy, dbh, dby, hlast = lossFun([0, 1], [0, 1], np.zeros((1, 1)), params)
+    ln3 = math.log(3)
+    assert loss == pytest.approx(math.log(8 / 3), rel=1e-14)
+    assert hlast == pytest.approx(0, abs=1e-15)
+    np.testing.assert_allclose(dby, [[0.25], [-0.25]], rtol=1e-14)
+    np.testing.assert_allclose(dWhy, [[-0.125], [0.125]], rtol=1e-14)
+    np.testing.assert_allclose(dbh, [[5 * ln3 / 8]], rtol=1e-14)
+    np.testing.assert_allclose(dWxh, [[-3 * ln3 / 8, ln3]], rtol=1e-14)
+    np.testing.assert_allclose(dWhh, [[ln3 / 2]], rtol=1e-14)
+    # and the state after one step is the first hidden state, 1/2
+    assert lossFun([0], [0], np.zeros((1, 1)), params)[-1] == pytest.approx(0.5, rel=1e-14)
+
+
+def test_a_chunk_is_two_halves_joined_by_the_returned_state():
+    """The state lossFun returns is the state after the last input: feeding it to the second
+    half of a chunk gives the loss of the whole chunk."""
+    rng = np.random.RandomState(3)
+    params = small_model(rng, 6, 5, 0.8)
+    hprev = rng.randn(6, 1) * 0.5
+    inputs, targets = chunk(rng, 5, 20)
+    whole = lossFun(inputs, targets, hprev, params)
+    first = lossFun(inputs[:8], targets[:8], hprev, params)
+    second = lossFun(inputs[8:], targets[8:], first[-1], params)
+    assert first[0] + second[0] == pytest.approx(whole[0], rel=1e-13)
+    np.testing.assert_array_equal(second[-1], whole[-1])
+
+
+def test_lossFun_changes_none_of_its_arguments():
+    rng = np.random.RandomState(4)
+    params = small_model(rng, 5, 4, 0.5)
+    hprev = rng.randn(5, 1)
+    inputs, targets = chunk(rng, 4, 10)
+    before = [p.copy() for p in params], hprev.copy(), list(inputs), list(targets)
+    out = lossFun(inputs, targets, hprev, params)
+    for p, b in zip(params, before[0]):
+        np.testing.assert_array_equal(p, b)
+    np.testing.assert_array_equal(hprev, before[1])
+    assert (inputs, targets) == (before[2], before[3])
+    assert not any(np.shares_memory(o, x) for o in out[1:] for x in (*params, hprev))
