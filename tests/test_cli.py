@@ -68,8 +68,8 @@ TEXT_MISTAKES = {
     "a directory": ("folder", "folder is a directory; give the path of a text file"),
     "a file taken for a folder": ("one.txt/x", "cannot read {tmp}/one.txt/x: Not a directory"),
     "empty": ("empty.txt", "empty.txt is empty; give a text to train on"),
-    "one character": ("one.txt", "one.txt has 1 characters; training needs at least "
-                                 "seq_length + 1 = 26: use a longer text or a smaller --seq-length"),
+    "one character": ("one.txt", "one.txt has 1 characters; training needs at least seq_length "
+                                 "+ 1 = 26: use a longer text or a smaller --seq-length"),
     "one short of a chunk": ("25.txt", "25.txt has 25 characters; training needs at least "
                                        "seq_length + 1 = 26"),
     "not UTF-8": ("latin1.txt", "latin1.txt is not UTF-8 text (byte 0xef at offset 2); "
@@ -124,11 +124,13 @@ COMBINATIONS = {
     "--sample-only alone": (["--sample-only"], "--sample-only needs --checkpoint PATH"),
     "both": (["--checkpoint", "m.npz", "--resume", "--sample-only"],
              "--resume trains, --sample-only generates: give one of them"),
-    "--prime when training": (["--prime", "The"], "--prime and --temperature go with --sample-only"),
+    "--prime when training": (["--prime", "The"],
+                              "--prime and --temperature go with --sample-only"),
     "--temperature when training": (["--temperature", "0.5"],
                                     "--prime and --temperature go with --sample-only"),
     "--max-iters when sampling": (["--checkpoint", "m.npz", "--sample-only", "--max-iters", "5"],
-                                  "--max-iters and --save-every are for training, not --sample-only"),
+                                  "--max-iters and --save-every are for training, "
+                                  "not --sample-only"),
     "--save-every without a checkpoint": (["--save-every", "10"],
                                           "--save-every needs --checkpoint PATH"),
 }
@@ -161,9 +163,10 @@ def test_a_blow_up_stops_at_once_and_leaves_the_checkpoint_as_it_was(capsys, tmp
     else:
         status, out, err = run_main(capsys, *resume)
     assert status == 1 and "Traceback" not in err and "Warning" not in err
-    assert re.fullmatch(r"(resuming .* at iteration 1\n)?min_char_rnn.py: error: training diverged at iteration 1: the loss "
-                        rf"became infinite or NaN; {path} keeps iteration 1\. Start again with "
-                        r"a smaller --learning-rate than 1e\+06\n", err)
+    assert re.fullmatch(r"(resuming .* at iteration 1\n)?min_char_rnn.py: error: training "
+                        r"diverged at iteration 1: the loss became infinite or NaN; "
+                        rf"{path} keeps iteration 1\. Start again with a smaller "
+                        r"--learning-rate than 1e\+06\n", err)
     assert path.read_bytes() == before
 
 

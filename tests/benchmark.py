@@ -1,0 +1,163 @@
+"""
+Measurements that take too long for the test suite. Run from the project's folder:
+
+    python tests/benchmark.py speed [TEXT]     # iterations per second: script vs the gist's arithmetic
+    python tests/benchmark.py save             # what periodic checkpoints cost
+    python tests/benchmark.py memory           # peak memory on a 60 MB text
+    python tests/benchmark.py golden DIR TEXT  # whole reference outputs in DIR, here and in the gist
+
+speed times whole seeded runs, in this process, of the script's train(), of the gist's
+arithmetic done well (tests/reference.py with one_hot=False) and done literally (one-hot
+vectors), checks that all three print the same, and does so on TEXT (default input.txt) and
+on a generated text of 3000 distinct characters.
+"""
+import argparse
+import contextlib
+import io
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+import min_char_rnn  # noqa: E402
+from reference import gist_stdout  # noqa: E402
+
+
+def script_stdout(data, seed, iters):
+    state = min_char_rnn.init_model(min_char_rnn.vocabulary(data), 100, 25, 0.1, seed)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        print("data has %d characters, %d unique." % (len(data), len(state["chars"])))
+        min_char_rnn.train(data, state, max_iters=iters)
+    return out.getvalue()
+
+
+def many_characters_text(vocab_size=3000, length=300_000, seed=0):
+    """Characters drawn with Zipf-like frequencies from vocab_size CJK code points."""
+    rng = np.random.RandomState(seed)
+    weights = 1 / np.arange(1, vocab_size + 1)
+    picks = rng.choice(vocab_size, size=length, p=weights / weights.sum())
+    text = "".join(chr(0x4E00 + i) for i in picks)
+    missing = "".join(chr(0x4E00 + i) for i in range(vocab_size) if chr(0x4E00 + i) not in text)
+    return text + missing
+
+
+def speed(args):
+    texts = {args.text.name: args.text.read_text(encoding="utf-8"),
+             "3000 distinct characters": many_characters_text()}
+    for name, data in texts.items():
+        vocab_size = len(set(data))
+        iters = args.iters or (2000 if vocab_size < 500 else 300)
+        runs = {"script": lambda: script_stdout(data, 1, iters),
+                "gist, column read": lambda: gist_stdout(data, 1, iters, one_hot=False),
+                "gist, one-hot": lambda: gist_stdout(data, 1, iters, one_hot=True)}
+        best, outputs = {}, {}
+        for _ in range(args.repeats):
+            for run_name, run in runs.items():
+                start = time.perf_counter()
+                outputs[run_name] = run()
+                best[run_name] = min(best.get(run_name, 1e9), time.perf_counter() - start)
+        same = len(set(outputs.values())) == 1
+        print(f"{name}: vocabulary {vocab_size}, {iters} iterations, best of {args.repeats}; "
+              f"the three print {'the same' if same else 'DIFFERENT things'}")
+        for run_name, seconds in best.items():
+            print(f"  {run_name:18s} {seconds:7.2f} s  {iters / seconds:7.0f} it/s  "
+                  f"{seconds / best['gist, column read']:.2f}x the column-read gist")
+
+
+def save(args):
+    for name, data in [("input.txt", (ROOT / "input.txt").read_text(encoding="utf-8")),
+                       ("3000 distinct characters", many_characters_text())]:
+        state = min_char_rnn.init_model(min_char_rnn.vocabulary(data), 100, 25, 0.1, seed=0)
+        with contextlib.redirect_stdout(io.StringIO()):
+            start = time.perf_counter()
+            min_char_rnn.train(data, state, max_iters=200)
+            per_iteration = (time.perf_counter() - start) / 200
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, "model.npz")
+            times = []
+            for _ in range(10):
+                start = time.perf_counter()
+                min_char_rnn.save_checkpoint(path, state)
+                times.append(time.perf_counter() - start)
+            size = os.path.getsize(path)
+        seconds = sorted(times)[len(times) // 2]
+        every = min_char_rnn.save_every
+        print(f"{name}: a save writes {size / 1e6:.1f} MB in {seconds * 1e3:.1f} ms (median of 10); "
+              f"an iteration takes {per_iteration * 1e3:.2f} ms; saving every {every} iterations "
+              f"costs {100 * seconds / (every * per_iteration):.2f}% of training time")
+
+
+def memory(args):
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "big.txt"
+        line = (ROOT / "input.txt").read_text(encoding="utf-8")
+        with open(path, "w", encoding="utf-8") as f:
+            while f.tell() < args.megabytes * 1e6:
+                f.write(line)
+        size = path.stat().st_size
+        start = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, str(ROOT / "min_char_rnn.py"), str(path),
+                                 "--seed", "0", "--max-iters", "300"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc.stdout.readline()  # data has ...
+        proc.stdout.readline()  # ---- : the first sample, so training has started
+        started = time.perf_counter() - start
+        proc.communicate()
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    print(f"a {size / 1e6:.0f} MB text: training started after {started:.1f} s; peak memory "
+          f"{peak / 1e6:.0f} MB = {peak / size:.2f}x the file (the limit: 3x + 150 MB = "
+          f"{(3 * size + 150e6) / 1e6:.0f} MB)")
+
+
+def golden(args):
+    """Each reference output in DIR against the script and against tests/reference.py."""
+    data = args.text.read_text(encoding="utf-8")
+    for path in sorted(args.folder.glob("*.txt")):
+        settings = dict(seed=0, iters=3000)
+        if "seed7" in path.name:
+            settings = dict(seed=7, iters=1000, hidden_size=50, seq_length=10, learning_rate=0.05)
+        flags = [f"--{k.replace('_', '-')}={v}" for k, v in settings.items() if k != "iters"]
+        script = subprocess.run([sys.executable, str(ROOT / "min_char_rnn.py"), str(args.text),
+                                 f"--max-iters={settings['iters']}", *flags],
+                                capture_output=True, text=True).stdout
+        gist = gist_stdout(data, **settings)
+        expected = path.read_text()
+        print(f"{path.name}: script {'identical' if script == expected else 'DIFFERS'}, "
+              f"gist's arithmetic here {'identical' if gist == expected else 'DIFFERS'}, "
+              f"script and gist here {'identical' if script == gist else 'DIFFER'}")
+        for name, out in [("script", script), ("gist here", gist)]:
+            if out != expected:
+                lines, wanted = out.splitlines(), expected.splitlines()
+                first = next(i for i, (a, b) in enumerate(zip(lines, wanted)) if a != b)
+                last_iter = [x for x in wanted[:first] if x.startswith("iter ")][-1:]
+                print(f"  {name}: first difference at line {first + 1}, after {last_iter}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    p = commands.add_parser("speed")
+    p.add_argument("text", nargs="?", type=Path, default=ROOT / "input.txt")
+    p.add_argument("--iters", type=int)
+    p.add_argument("--repeats", type=int, default=3)
+    commands.add_parser("save")
+    p = commands.add_parser("memory")
+    p.add_argument("--megabytes", type=int, default=60)
+    p = commands.add_parser("golden")
+    p.add_argument("folder", type=Path)
+    p.add_argument("text", type=Path)
+    args = parser.parse_args()
+    globals()[args.command](args)
+
+
+if __name__ == "__main__":
+    main()
