@@ -25,7 +25,7 @@ Changes from the gist, and why:
 - Wxh times a one-hot x is read as column x of Wxh, and dWxh gets dhraw added to that
   column, instead of multiplying by vectors of zeros; exp(y) is computed once per step.
   The results are the same to the last bit; at a vocabulary of 3000 characters it is
-  1.5x faster.
+  about 1.5x faster.
 - lossFun and sample take the parameters as an argument instead of reading globals, so
   they can be imported and tested; sample also takes the generator and a temperature.
 - The loop stops at --max-iters or on Ctrl-C / SIGTERM (between two iterations), and can

@@ -8,19 +8,24 @@ from conftest import small_model
 from min_char_rnn import lossFun
 
 
-def numerical_gradients(inputs, targets, hprev, params, h=1e-5):
-    """d loss / d entry for every entry of every parameter, by central differences."""
+def central_difference(inputs, targets, hprev, params, param, i, h=1e-5):
+    """d loss / d param[i] as (loss(param[i] + h) - loss(param[i] - h)) / 2h."""
+    old = param[i]
+    param[i] = old + h
+    plus = lossFun(inputs, targets, hprev, params)[0]
+    param[i] = old - h
+    minus = lossFun(inputs, targets, hprev, params)[0]
+    param[i] = old
+    return (plus - minus) / (2 * h)
+
+
+def numerical_gradients(inputs, targets, hprev, params):
+    """Central differences for every entry of every parameter."""
     grads = []
     for param in params:
         grad = np.zeros_like(param)
         for i in np.ndindex(param.shape):
-            old = param[i]
-            param[i] = old + h
-            plus = lossFun(inputs, targets, hprev, params)[0]
-            param[i] = old - h
-            minus = lossFun(inputs, targets, hprev, params)[0]
-            param[i] = old
-            grad[i] = (plus - minus) / (2 * h)
+            grad[i] = central_difference(inputs, targets, hprev, params, param, i)
         grads.append(grad)
     return grads
 
@@ -94,17 +99,11 @@ def test_random_entries_at_the_gist_sizes(input_text):
     ixes = [char_to_ix[ch] for ch in input_text[1000:1026]]
     inputs, targets, hprev = ixes[:-1], ixes[1:], np.zeros((100, 1))
     analytic = lossFun(inputs, targets, hprev, params)[1:6]
-    h, zeros_seen = 1e-5, 0
+    zeros_seen = 0
     for param, dparam in zip(params, analytic):
         for _ in range(20):
             i = tuple(rng.randint(s) for s in param.shape)
-            old = param[i]
-            param[i] = old + h
-            plus = lossFun(inputs, targets, hprev, params)[0]
-            param[i] = old - h
-            minus = lossFun(inputs, targets, hprev, params)[0]
-            param[i] = old
-            a, n = dparam[i], (plus - minus) / (2 * h)
+            a, n = dparam[i], central_difference(inputs, targets, hprev, params, param, i)
             if a == 0:
                 assert n == 0
                 zeros_seen += 1
