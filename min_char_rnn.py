@@ -300,9 +300,10 @@ def load_checkpoint(path):
 
     try:
         with open(path, "rb") as f:
+            if f.read(4) != b"PK\x03\x04":  # how every .npz (a zip file) begins
+                raise invalid("it is not an .npz file")
+            f.seek(0)
             npz = np.load(f, allow_pickle=False)
-            if not isinstance(npz, np.lib.npyio.NpzFile):
-                raise invalid("it is a single .npy array, not an .npz file")
             with npz:
                 arrays = {k: npz[k] for k in npz.files}
         odd = [k for k, a in arrays.items() if not isinstance(a, np.ndarray)]
@@ -311,7 +312,7 @@ def load_checkpoint(path):
     except FileNotFoundError:
         raise CommandLineError(f"no checkpoint at {path}; check the path given to --checkpoint")
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
-        raise invalid(" ".join(str(e).split()) or type(e).__name__)
+        raise invalid(f"cannot read it ({' '.join(str(e).split()) or type(e).__name__})")
     if "format_version" not in arrays:
         raise invalid("it has no format_version entry (written by another program?)")
     if arrays["format_version"].shape != () or arrays["format_version"] != CHECKPOINT_VERSION:

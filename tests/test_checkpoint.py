@@ -247,12 +247,14 @@ def bad_checkpoint(kind, good, tmp_path):
         path.write_bytes(good.read_bytes()[:2000])
     elif kind == "random bytes":
         path.write_bytes(np.random.RandomState(0).bytes(5000))
+        return path, "it is not an .npz file"
     elif kind == "another program's npz":
         np.savez(path, weights=np.ones(3))
         return path, "no format_version entry"
     elif kind == "a pickled object":
         with open(path, "wb") as f:
             pickle.dump(Trap(tmp_path / "trap"), f)
+        return path, "it is not an .npz file"
     elif kind == "a pickled object inside the npz":
         arrays = npz_arrays(good)
         arrays["vocab"] = np.array([Trap(tmp_path / "trap")], dtype=object)
@@ -260,7 +262,10 @@ def bad_checkpoint(kind, good, tmp_path):
     elif kind == "a single .npy array":
         with open(path, "wb") as f:
             np.save(f, np.ones(3))
-        return path, "single .npy array"
+        return path, "it is not an .npz file"
+    elif kind == "a text file":
+        path.write_text("some text\n")
+        return path, "it is not an .npz file"
     elif kind == "a newer format":
         np.savez(path, **{**npz_arrays(good), "format_version": np.array(2)})
         return path, "format 2 is not 1"
@@ -283,8 +288,8 @@ def bad_checkpoint(kind, good, tmp_path):
 
 
 BAD = ["missing", "truncated", "random bytes", "another program's npz", "a pickled object",
-       "a pickled object inside the npz", "a single .npy array", "a newer format", "NaN weights",
-       "a missing array", "mismatched shapes"]
+       "a pickled object inside the npz", "a single .npy array", "a text file", "a newer format",
+       "NaN weights", "a missing array", "mismatched shapes"]
 
 
 @pytest.mark.parametrize("mode", ["--sample-only", "--resume"])
