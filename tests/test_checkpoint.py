@@ -57,7 +57,7 @@ def one_run(capsys, text, path, *args):
 @pytest.mark.parametrize("stops", [[1], [100], [137, 138, 301], [250]],
                          ids=lambda stops: "stop at " + ", ".join(map(str, stops)))
 def test_stopping_and_resuming_changes_nothing(tmp_path, short_text, capsys, stops):
-    """The short text wraps every 8 iterations, so every stop crosses its end too."""
+    """The short text wraps every 7 iterations, so the runs cross its end many times."""
     whole = one_run(capsys, short_text, tmp_path / "whole.npz", "--seed", 9, *SMALL,
                     "--max-iters", 420, "--save-every", 50)
     path = tmp_path / "parts.npz"
