@@ -391,30 +391,32 @@ def check_flags_agree(args, state, names):
 
 def training_state(args, chars):
     """The state to train from: the checkpoint's with --resume, else a fresh one."""
-    if args.resume:
-        state = load_checkpoint(args.checkpoint)
-        check_flags_agree(args, state, ["hidden_size", "seq_length", "learning_rate",
-                                        "seed", "sample_length"])
-        if chars != state["chars"]:
-            new = sorted(set(chars) - set(state["chars"]))
-            gone = sorted(set(state["chars"]) - set(chars))
-            raise CommandLineError(
-                f"{args.input} does not have the checkpoint's characters ("
-                + "; ".join(([f"new: {describe_chars(new)}"] if new else [])
-                            + ([f"absent: {describe_chars(gone)}"] if gone else []))
-                + "); resume on the text the checkpoint was trained on")
-        return state
-    if args.checkpoint is not None:
-        if os.path.exists(args.checkpoint):
+    if args.checkpoint is not None:  # find out now, not at the first save
+        if not args.resume and os.path.exists(args.checkpoint):
             raise CommandLineError(f"{args.checkpoint} already exists; add --resume to go on "
                                    "training it, or give a new path to start afresh")
         folder = os.path.dirname(os.path.abspath(args.checkpoint))
         if not os.path.isdir(folder):
             raise CommandLineError(f"cannot save {args.checkpoint}: no folder {folder}")
-    return init_model(chars, args.hidden_size or hidden_size, args.seq_length or seq_length,
-                      args.learning_rate or learning_rate,
-                      fresh_seed() if args.seed is None else args.seed,
-                      args.sample_length or sample_length)
+        if not os.access(folder, os.W_OK):
+            raise CommandLineError(f"cannot save {args.checkpoint}: {folder} is not writable")
+    if not args.resume:
+        return init_model(chars, args.hidden_size or hidden_size, args.seq_length or seq_length,
+                          args.learning_rate or learning_rate,
+                          fresh_seed() if args.seed is None else args.seed,
+                          args.sample_length or sample_length)
+    state = load_checkpoint(args.checkpoint)
+    check_flags_agree(args, state, ["hidden_size", "seq_length", "learning_rate", "seed",
+                                    "sample_length"])
+    if chars != state["chars"]:
+        new = sorted(set(chars) - set(state["chars"]))
+        gone = sorted(set(state["chars"]) - set(chars))
+        raise CommandLineError(
+            f"{args.input} does not have the checkpoint's characters ("
+            + "; ".join(([f"new: {describe_chars(new)}"] if new else [])
+                        + ([f"absent: {describe_chars(gone)}"] if gone else []))
+            + "); resume on the text the checkpoint was trained on")
+    return state
 
 
 def run_training(args):

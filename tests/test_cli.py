@@ -149,6 +149,15 @@ def test_a_checkpoint_in_a_missing_folder_is_refused_before_training(capsys, tmp
     assert f"cannot save {tmp_path}/no/m.npz: no folder {tmp_path}/no" in err
 
 
+def test_a_checkpoint_in_a_read_only_folder_is_refused_before_training(
+        capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr(os, "access", lambda path, mode: False)  # as a user without the right
+    status, out, err = run_main(capsys, "input.txt", "--checkpoint", tmp_path / "m.npz")
+    assert status == 1 and out == ""
+    assert err == f"min_char_rnn.py: error: cannot save {tmp_path}/m.npz: {tmp_path} is not " \
+                  "writable\n"
+
+
 @pytest.mark.parametrize("how", ["in this process", "as a process"])
 def test_a_blow_up_stops_at_once_and_leaves_the_checkpoint_as_it_was(capsys, tmp_path, how):
     path = tmp_path / "m.npz"
