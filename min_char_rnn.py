@@ -1,97 +1,70 @@
 """
 Minimal character-level language model: one vanilla RNN layer, trained with truncated
-backpropagation through time, gradient clipping and Adagrad, in numpy.
-
-A Python 3 reimplementation of Andrej Karpathy's min-char-rnn.py (2015, BSD licence).
-The order and the names follow the gist, so the two can be read side by side: data I/O,
-hyperparameters, model parameters, lossFun, sample, the training loop. The command line,
-checkpoints and error handling come after that, at the end of the file.
-
-    python min_char_rnn.py input.txt                       # train until Ctrl-C, as the gist
-    python min_char_rnn.py input.txt --seed 0 --max-iters 3000
-    python min_char_rnn.py input.txt --checkpoint model.npz          # stop any time...
-    python min_char_rnn.py input.txt --checkpoint model.npz --resume # ...and go on
-    python min_char_rnn.py --checkpoint model.npz --sample-only --prime "The "
-
-Changes from the gist, and why:
-- Python 3. The text is read as UTF-8 and its characters, not its bytes, are the
-  vocabulary; newlines are kept as they are in the file.
-- chars = sorted(set(data)) instead of list(set(data)): a Python 3 set of strings comes
-  out in a different order in every process, so every number would change from run to
-  run and a saved model could not be read back.
-- Random numbers come from one numpy.random.RandomState(seed), passed to the code that
-  draws them, instead of the global generator. --seed N gives exactly the numbers of the
-  gist after np.random.seed(N); without it a fresh seed is drawn and shown on stderr.
-- Wxh times a one-hot x is read as column x of Wxh, and dWxh gets dhraw added to that
-  column, instead of multiplying by vectors of zeros; exp(y) is computed once per step.
-  The results are the same to the last bit; at a vocabulary of 3000 characters it is
-  about 1.5x faster.
-- lossFun and sample take the parameters as an argument instead of reading globals, so
-  they can be imported and tested; sample also takes the generator and a temperature.
-- The loop stops at --max-iters or on Ctrl-C / SIGTERM (between two iterations), and can
-  save and resume its whole state (--checkpoint, --resume) and generate text from a
-  saved model (--sample-only). The sample length is a flag (--sample-length, 200).
-- A loss or a number that overflows stops the run with a message instead of going on
-  with NaN; bad input gets one line of error instead of a traceback.
+backpropagation through time, gradient clipping and Adagrad, in numpy. Andrej Karpathy's
+min-char-rnn.py (2015, BSD licence) on Python 3, in the gist's order and with its names, so
+the two read side by side; the command line, checkpoints and error handling follow the loop.
+Every change from the gist, and why: README.md, "Changes from the gist".
 """
-import argparse
-import math
-import os
 import signal
 import sys
+
+if __name__ == "__main__" and hasattr(signal, "pthread_sigmask"):
+    # hold Ctrl-C and SIGTERM, even during `import numpy`, until main() handles them cleanly
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+
+import argparse
+import glob
+import io
+import math
+import os
 import time
 import zipfile
 
 import numpy as np
 
-# hyperparameters: the gist's values; each can be set from the command line
-hidden_size = 100  # neurons in the hidden layer
-seq_length = 25  # characters per chunk: the steps backpropagation unrolls through
-learning_rate = 1e-1
-sample_length = 200  # characters in each periodic sample
-save_every = 1000  # iterations between saves of a checkpoint (the gist saves nothing)
-
 
 # data I/O
-def vocabulary(data):
-    """The distinct characters of data, sorted, so that their order never depends on the
-    process (char_to_ix and ix_to_char are built from this list)."""
-    return sorted(set(data))
+def read_data(path):
+    """The text to train on and its characters, sorted."""
+    data = read_text(path)  # the whole file as UTF-8, checked (see read_text below)
+    chars = sorted(set(data))  # sorted: a set's order changes from process to process
+    data_size, vocab_size = len(data), len(chars)
+    print('data has %d characters, %d unique.' % (data_size, vocab_size))
+    return data, chars
 
 
-# model parameters
-def init_model(chars, hidden_size, seq_length, learning_rate, seed, sample_length=sample_length):
-    """A fresh training state: the parameters drawn as in the gist, Adagrad memory,
-    counters, and the random generator that the samples go on drawing from."""
-    rng = np.random.RandomState(seed)  # the gist's np.random.seed(seed)
-    vocab_size = len(chars)
-    Wxh = rng.randn(hidden_size, vocab_size) * 0.01  # input to hidden
-    Whh = rng.randn(hidden_size, hidden_size) * 0.01  # hidden to hidden
-    Why = rng.randn(vocab_size, hidden_size) * 0.01  # hidden to output
+def char_maps(chars):
+    """char_to_ix and ix_to_char: each character's index in chars, and back."""
+    char_to_ix = {ch: i for i, ch in enumerate(chars)}
+    ix_to_char = {i: ch for i, ch in enumerate(chars)}
+    return char_to_ix, ix_to_char
+
+
+# hyperparameters: the gist's values, each of which a flag can change
+hidden_size = 100  # neurons in the hidden layer
+seq_length = 25  # characters per chunk: the time steps backpropagation unrolls through
+learning_rate = 1e-1
+sample_length = 200  # characters in each sample printed while training
+save_every = 1000  # iterations between checkpoint saves (the gist saves nothing)
+
+
+# model parameters. H = hidden_size, V = vocab_size; vectors are columns: h is (H, 1), y (V, 1)
+def init_model(vocab_size, hidden_size, rng):
+    """Wxh, Whh, Why, bh, by, drawn in the gist's order from rng (a np.random.RandomState)."""
+    Wxh = rng.randn(hidden_size, vocab_size) * 0.01  # input to hidden, (H, V)
+    Whh = rng.randn(hidden_size, hidden_size) * 0.01  # hidden to hidden, (H, H)
+    Why = rng.randn(vocab_size, hidden_size) * 0.01  # hidden to output, (V, H)
     bh = np.zeros((hidden_size, 1))  # hidden bias
     by = np.zeros((vocab_size, 1))  # output bias
-    return dict(
-        chars=chars, hidden_size=hidden_size, seq_length=seq_length,
-        learning_rate=learning_rate, sample_length=sample_length, seed=seed, rng=rng,
-        Wxh=Wxh, Whh=Whh, Why=Why, bh=bh, by=by,
-        mWxh=np.zeros_like(Wxh), mWhh=np.zeros_like(Whh), mWhy=np.zeros_like(Why),
-        mbh=np.zeros_like(bh), mby=np.zeros_like(by),  # Adagrad memory
-        n=0, p=0,  # iteration counter, data pointer
-        hprev=np.zeros((hidden_size, 1)),
-        smooth_loss=-np.log(1.0 / vocab_size) * seq_length,  # the loss of a uniform guess
-    )
-
-
-PARAMS = ("Wxh", "Whh", "Why", "bh", "by")
+    return Wxh, Whh, Why, bh, by
 
 
 def lossFun(inputs, targets, hprev, params):
     """
     inputs, targets: lists of character indices, targets[t] being the character after
-    inputs[t]; hprev: the (hidden_size, 1) state before inputs[0];
-    params: (Wxh, Whh, Why, bh, by). Nothing passed in is modified.
+    inputs[t]; hprev: the (H, 1) state before inputs[0]; params: (Wxh, Whh, Why, bh, by).
     Returns the loss, the gradients of the five parameters (clipped to [-5, 5]) and the
-    state after the last input.
+    state after the last input. Nothing passed in is changed.
     """
     Wxh, Whh, Why, bh, by = params
     xs, hs, ys, ps = {}, {}, {}, {}
@@ -125,17 +98,17 @@ def lossFun(inputs, targets, hprev, params):
         dWxh[:, xs[t]] += dhraw[:, 0]  # dhraw times the one-hot xs[t] transposed
         dWhh += np.dot(dhraw, hs[t - 1].T)
         dhnext = np.dot(Whh.T, dhraw)  # what flows on into hs[t-1]
-    # clip in place: a step through an exploding gradient would throw the weights far off
+    # clip in place: a step along an exploding gradient would throw the weights far off
     for dparam in [dWxh, dWhh, dWhy, dbh, dby]:
         np.clip(dparam, -5, 5, out=dparam)
     return loss, dWxh, dWhh, dWhy, dbh, dby, hs[len(inputs) - 1]
 
 
-def sample(h, seed_ix, n, params, rng, temperature=1.0):
+def sample(h, seed_ix, n, params, rng, temperature=None):
     """
-    Draw n character indices from the model, starting from state h (which is not changed)
-    with seed_ix as the first input. temperature divides the logits: 1.0 is the gist's
-    sampling, smaller is greedier, larger is closer to uniform.
+    n character indices drawn from the model, from state h (not changed) with seed_ix as
+    the first input. temperature None is the gist's softmax; a number T shifts the logits
+    by their maximum (exp cannot overflow) and divides them by T: below 1 is greedier.
     """
     Wxh, Whh, Why, bh, by = params
     ix = seed_ix
@@ -143,8 +116,8 @@ def sample(h, seed_ix, n, params, rng, temperature=1.0):
     for t in range(n):
         h = np.tanh(Wxh[:, ix:ix + 1] + np.dot(Whh, h) + bh)
         y = np.dot(Why, h) + by
-        if temperature != 1.0:
-            y = (y - np.max(y)) / temperature  # the shift keeps exp from overflowing
+        if temperature is not None:
+            y = (y - np.max(y)) / temperature
         e = np.exp(y)
         p = e / np.sum(e)
         ix = rng.choice(len(p), p=p.ravel())
@@ -152,79 +125,81 @@ def sample(h, seed_ix, n, params, rng, temperature=1.0):
     return ixes
 
 
-class Diverged(ArithmeticError):
-    """The loss or a number on its way became infinite or NaN at iteration n."""
-
-    def __init__(self, n):
-        super().__init__(n)
-        self.n = n
+PARAMS = ("Wxh", "Whh", "Why", "bh", "by")
 
 
-def train(data, state, max_iters=None, save=None, save_every=save_every,
-          stop_requested=lambda: False):
+def init_training(chars, seed, hidden_size=hidden_size, seq_length=seq_length,
+                  learning_rate=learning_rate, sample_length=sample_length):
+    """Everything the loop carries from one iteration to the next, set up as the gist sets
+    it up before its loop: a dict, which a checkpoint saves whole."""
+    rng = np.random.RandomState(seed)  # the gist's global generator after np.random.seed(seed)
+    Wxh, Whh, Why, bh, by = init_model(len(chars), hidden_size, rng)
+    n, p = 0, 0  # iteration counter, data pointer
+    mWxh, mWhh, mWhy = np.zeros_like(Wxh), np.zeros_like(Whh), np.zeros_like(Why)
+    mbh, mby = np.zeros_like(bh), np.zeros_like(by)  # Adagrad memory: sums of squared gradients
+    smooth_loss = -np.log(1.0 / len(chars)) * seq_length  # a uniform guess: iteration 0's loss
+    hprev = np.zeros((hidden_size, 1))
+    return dict(chars=chars, seed=seed, hidden_size=hidden_size, seq_length=seq_length,
+                learning_rate=learning_rate, sample_length=sample_length, rng=rng,
+                Wxh=Wxh, Whh=Whh, Why=Why, bh=bh, by=by,
+                mWxh=mWxh, mWhh=mWhh, mWhy=mWhy, mbh=mbh, mby=mby,
+                n=n, p=p, hprev=hprev, smooth_loss=smooth_loss)
+
+
+def train(data, state):
     """
-    The gist's training loop on the text data, continuing from state (see init_model),
-    whose arrays are updated in place. Runs until iteration max_iters (None: forever) or
-    until stop_requested() is true between two iterations; then state holds n, p, hprev
-    and smooth_loss too. save(state) is called every save_every iterations.
-    Raises Diverged if the numbers blow up; state is then half-updated and not to be saved.
+    The gist's training loop over the text data, from state (see init_training), whose
+    arrays it updates in place. A generator: after each iteration it writes n, p, hprev
+    and smooth_loss back into state and yields n; the caller saves, stops or goes on.
     """
-    chars, rng = state["chars"], state["rng"]
+    char_to_ix, ix_to_char = char_maps(state["chars"])
     hidden_size, seq_length = state["hidden_size"], state["seq_length"]
-    learning_rate, sample_length = state["learning_rate"], state["sample_length"]
-    char_to_ix = {ch: i for i, ch in enumerate(chars)}
-    ix_to_char = {i: ch for i, ch in enumerate(chars)}
-    params = Wxh, Whh, Why, bh, by = tuple(state[k] for k in PARAMS)
+    learning_rate, sample_length, rng = state["learning_rate"], state["sample_length"], state["rng"]
+    Wxh, Whh, Why, bh, by = params = tuple(state[k] for k in PARAMS)
     mWxh, mWhh, mWhy, mbh, mby = (state["m" + k] for k in PARAMS)
     n, p, hprev, smooth_loss = state["n"], state["p"], state["hprev"], state["smooth_loss"]
-    with np.errstate(over="raise", invalid="raise", divide="raise"):
-        try:
-            while max_iters is None or n < max_iters:
-                if stop_requested():
-                    break
-                # the next chunk: seq_length inputs, each target the character after its input
-                if p + seq_length + 1 >= len(data) or n == 0:
-                    hprev = np.zeros((hidden_size, 1))  # forget the state
-                    p = 0  # and start again from the beginning of the text
-                inputs = [char_to_ix[ch] for ch in data[p:p + seq_length]]
-                targets = [char_to_ix[ch] for ch in data[p + 1:p + seq_length + 1]]
+    while True:
+        # the next chunk: seq_length inputs, each target the character after its input
+        if p + seq_length + 1 >= len(data) or n == 0:
+            hprev = np.zeros((hidden_size, 1))  # forget the state
+            p = 0  # and start again from the beginning of the text
+        inputs = [char_to_ix[ch] for ch in data[p:p + seq_length]]
+        targets = [char_to_ix[ch] for ch in data[p + 1:p + seq_length + 1]]
 
-                # show what the model writes now and then
-                if n % 100 == 0:
-                    sample_ix = sample(hprev, inputs[0], sample_length, params, rng)
-                    txt = "".join(ix_to_char[ix] for ix in sample_ix)
-                    print("----\n %s \n----" % (txt,))
+        # show what the model writes now and then
+        if n % 100 == 0:
+            sample_ix = sample(hprev, inputs[0], sample_length, params, rng)
+            txt = ''.join(ix_to_char[ix] for ix in sample_ix)
+            print('----\n %s \n----' % (txt,))
 
-                # forward and backward through the chunk
-                loss, dWxh, dWhh, dWhy, dbh, dby, hprev = lossFun(inputs, targets, hprev, params)
-                if not math.isfinite(loss):
-                    raise FloatingPointError
-                smooth_loss = smooth_loss * 0.999 + loss * 0.001  # an average over ~1000 chunks
-                if n % 100 == 0:
-                    print("iter %d, loss: %f" % (n, smooth_loss))
+        # forward and backward through the chunk
+        loss, dWxh, dWhh, dWhy, dbh, dby, hprev = lossFun(inputs, targets, hprev, params)
+        smooth_loss = smooth_loss * 0.999 + loss * 0.001  # an average over ~1000 chunks
+        if n % 100 == 0:
+            print('iter %d, loss: %f' % (n, smooth_loss))
 
-                # Adagrad. param and mem are other names for the arrays Wxh, mWxh, ...;
-                # += changes those arrays in place (param = param - ... would train nothing)
-                for param, dparam, mem in zip([Wxh, Whh, Why, bh, by],
-                                              [dWxh, dWhh, dWhy, dbh, dby],
-                                              [mWxh, mWhh, mWhy, mbh, mby]):
-                    mem += dparam * dparam
-                    param += -learning_rate * dparam / np.sqrt(mem + 1e-8)
+        # Adagrad. param and mem are other names for the arrays Wxh, mWxh, ...; += changes
+        # those arrays in place (param = param - ... would train nothing)
+        for param, dparam, mem in zip([Wxh, Whh, Why, bh, by],
+                                      [dWxh, dWhh, dWhy, dbh, dby],
+                                      [mWxh, mWhh, mWhy, mbh, mby]):
+            mem += dparam * dparam
+            param += -learning_rate * dparam / np.sqrt(mem + 1e-8)
 
-                p += seq_length  # move on to the next chunk
-                n += 1
-                if save is not None and n % save_every == 0:
-                    state.update(n=n, p=p, hprev=hprev, smooth_loss=smooth_loss)
-                    save(state)
-        except FloatingPointError:
-            raise Diverged(n) from None
-    state.update(n=n, p=p, hprev=hprev, smooth_loss=smooth_loss)
+        p += seq_length  # move on to the next chunk
+        n += 1
+        state.update(n=n, p=p, hprev=hprev, smooth_loss=smooth_loss)
+        yield n
 
 
 # ---------------------------------------------------------------------------------------
-# Command line, checkpoints, error handling. Nothing below changes the arithmetic above.
+# Command line, checkpoints, generation, error handling. Nothing below changes the
+# arithmetic above.
 
-CHECKPOINT_VERSION = 1
+MAX_TEXT_BYTES = 256 * 2**20  # the largest text read whole
+MAX_ARRAY_BYTES = 4 * 2**30  # what the arrays of one training iteration may take
+MAX_SAMPLE_LENGTH = 1_000_000
+MAX_PRIME_LENGTH = 10_000
 
 
 class CommandLineError(Exception):
@@ -235,148 +210,417 @@ def read_text(path):
     """The whole file as a string, decoded from UTF-8, newlines as they are."""
     try:
         with open(path, "rb") as f:
-            raw = f.read()
+            raw = f.read(MAX_TEXT_BYTES + 1)
     except FileNotFoundError:
-        raise CommandLineError(f"{path}: no such file; give the path of a text file to train on")
+        raise CommandLineError(f"{path}: no such file; give the path of a text file") from None
     except IsADirectoryError:
-        raise CommandLineError(f"{path} is a directory; give the path of a text file to train on")
+        raise CommandLineError(f"{path} is a directory; give the path of a text file") from None
     except OSError as e:
-        raise CommandLineError(f"cannot read {path}: {e.strerror}")
+        raise CommandLineError(f"cannot read {path}: {e.strerror}") from None
+    if len(raw) > MAX_TEXT_BYTES:
+        raise CommandLineError(f"{path} is larger than {MAX_TEXT_BYTES // 2**20} MiB, the most "
+                               "this script reads; use a part of it")
     try:
         data = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         raise CommandLineError(f"{path} is not UTF-8 text (byte 0x{raw[e.start]:02x} at offset "
-                               f"{e.start}); convert it to UTF-8 first, e.g. with iconv")
+                               f"{e.start}); convert it to UTF-8 first, e.g. with iconv") from None
     if not data:
         raise CommandLineError(f"{path} is empty; give a text to train on")
     return data
+
+
+def array_bytes(hidden_size, vocab_size, seq_length):
+    """About what one training iteration's float64 arrays take: five copies of the parameters
+    (themselves, Adagrad memory, gradients, two temporaries), and per step of a chunk the
+    state and the logits, probabilities and gradient of the output."""
+    params = hidden_size * (hidden_size + 2 * vocab_size + 1) + vocab_size
+    return 8 * (5 * params + seq_length * (2 * hidden_size + 3 * vocab_size))
+
+
+def size_problem(hidden_size, vocab_size, seq_length):
+    """What is wrong with a model of these sizes, or None."""
+    need = array_bytes(hidden_size, vocab_size, seq_length)
+    if need > MAX_ARRAY_BYTES:
+        return (f"hidden size {hidden_size}, {vocab_size} characters and seq_length {seq_length} "
+                f"need about {need / 2**30:.3g} GiB of arrays, more than the "
+                f"{MAX_ARRAY_BYTES // 2**30} GiB this script allows")
+    return None
+
+
+# A checkpoint is an .npz file: a zip of .npy arrays, one per entry below. Its kind, and its
+# shape in terms of H = hidden_size and V = the number of characters. Saving and loading
+# both follow this table.
+CHECKPOINT_VERSION = 1
+MT_WORDS = 624  # words of state of the Mersenne Twister behind np.random.RandomState
+CHECKPOINT = {
+    "format_version": ("int", ()),
+    "vocab": ("int", ("V",)),  # the characters, as code points, sorted
+    "hidden_size": ("int", ()),
+    "seq_length": ("int", ()),
+    "learning_rate": ("float", ()),
+    "sample_length": ("int", ()),
+    "seed": ("int", ()),
+    "n": ("int", ()),
+    "p": ("int", ()),
+    "hprev": ("float", ("H", 1)),
+    "smooth_loss": ("float", ()),
+    "Wxh": ("float", ("H", "V")),
+    "Whh": ("float", ("H", "H")),
+    "Why": ("float", ("V", "H")),
+    "bh": ("float", ("H", 1)),
+    "by": ("float", ("V", 1)),
+    "mWxh": ("float", ("H", "V")),
+    "mWhh": ("float", ("H", "H")),
+    "mWhy": ("float", ("V", "H")),
+    "mbh": ("float", ("H", 1)),
+    "mby": ("float", ("V", 1)),
+    "rng_keys": ("uint32", (MT_WORDS,)),  # the generator, as RandomState.get_state() gives it
+    "rng_pos": ("int", ()),
+    "rng_has_gauss": ("int", ()),
+    "rng_cached_gaussian": ("float", ()),
+}
+DTYPES = {"int": np.int64, "uint32": np.uint32, "float": np.float64}  # as saved
+KINDS = {"int": "iu", "uint32": "iu", "float": "f"}  # as accepted, up to 8 bytes a number
+NPY_HEADER_MAX = 4096  # bytes of an .npy entry before its numbers
+ZIP_START, ZIP_END = b"PK\x03\x04", b"PK\x05\x06"
+ZIP_END_SIZE = 22  # the end record of a zip file without a comment, as np.savez writes it
+MOST_ENTRIES = 64  # more, and a zip file is not taken apart
+LARGEST_WEIGHT = 1e100  # beyond this a forward pass could overflow before tanh
+
+
+def checkpoint_arrays(state):
+    """The training state as the arrays of a checkpoint."""
+    rng_name, rng_keys, rng_pos, rng_has_gauss, rng_cached_gaussian = state["rng"].get_state()
+    values = dict(state, format_version=CHECKPOINT_VERSION, vocab=[ord(ch) for ch in state["chars"]],
+                  rng_keys=rng_keys, rng_pos=rng_pos, rng_has_gauss=rng_has_gauss,
+                  rng_cached_gaussian=rng_cached_gaussian)
+    return {name: np.asarray(values[name], dtype=DTYPES[kind])
+            for name, (kind, shape) in CHECKPOINT.items()}
+
+
+def file_identity(path):
+    """What tells the file at path from any other, or one changed since: None if none."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def temporary_path(path):
+    return f"{path}.{os.getpid()}.tmp"
+
+
+def save_checkpoint(path, state, owned=None):
+    """
+    Write state to path, whole or not at all: into a temporary file beside it, then moved
+    onto path. A file already at path is replaced only if it is the one whose identity is
+    owned (see file_identity); with owned None, path must not exist. Returns the identity
+    of the file written.
+    """
+    arrays = checkpoint_arrays(state)
+    if not all(np.isfinite(a).all() for a in arrays.values()):
+        raise CommandLineError(f"not saving {path}: the state holds infinite or NaN numbers")
+    taken = CommandLineError(f"not saving {path}: another program wrote it while this run "
+                             "trained; give each run a path of its own")
+    tmp = temporary_path(path)
+    try:
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        found = file_identity(path)
+        if found is not None and found != owned:
+            raise taken
+        if found is None:
+            try:
+                os.link(tmp, path)  # creates path, or fails if another program did meanwhile
+            except FileExistsError:
+                raise taken from None
+            except OSError:  # a file system without hard links: claim the name, then fill it
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL))
+                os.replace(tmp, path)
+        else:
+            os.replace(tmp, path)
+    except FileExistsError:
+        raise taken from None
+    except OSError as e:
+        raise CommandLineError(f"cannot write checkpoint {path}: {e.strerror or e}") from None
+    finally:
+        if os.path.lexists(tmp):  # failed or interrupted: the previous checkpoint stands
+            os.remove(tmp)
+    return file_identity(path)
+
+
+def read_entry(npz, info, name, shape, invalid):
+    """The array of one .npy entry, its header checked before any of its numbers is read.
+    shape may hold None: a length of at most 0x110000, the number of code points."""
+    kind = CHECKPOINT[name][0]
+    most = math.prod(0x110000 if d is None else d for d in shape)
+    if info.file_size > NPY_HEADER_MAX + 8 * most:
+        raise invalid(f"{name} is larger than a checkpoint's {name}")
+    with npz.open(info) as f:
+        head = io.BytesIO(f.read(NPY_HEADER_MAX))
+        version = np.lib.format.read_magic(head)
+        read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                       (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+        if read_header is None:
+            raise invalid(f"{name} is an .npy array of version {version}, not 1.0 or 2.0")
+        found, fortran_order, dtype = read_header(head)
+        if len(found) != len(shape) or any(d is not None and d != f for d, f in zip(shape, found)):
+            want = tuple("N" if d is None else d for d in shape)
+            raise invalid(f"{name} has shape {found}, not {want}".replace("'", ""))
+        if math.prod(found) > most:
+            raise invalid(f"{name} has shape {found}, larger than any checkpoint's")
+        if dtype.kind not in KINDS[kind] or dtype.itemsize > 8:
+            raise invalid(f"{name} has dtype {dtype}, not {np.dtype(DTYPES[kind])}")
+        size = dtype.itemsize * math.prod(found)
+        numbers = head.read(size) + f.read(max(0, size - (len(head.getvalue()) - head.tell())))
+    if len(numbers) != size:
+        raise invalid(f"{name} is cut short")
+    array = np.frombuffer(numbers, dtype).reshape(found, order="F" if fortran_order else "C")
+    return array.astype(np.float64) if kind == "float" else array.copy()  # integers unwrapped
+
+
+def read_checkpoint_arrays(f, invalid):
+    """Every entry of the checkpoint in the open file f, read in an order that bounds the
+    size of each before it is read: the scalars, the vocabulary, then the arrays."""
+    size = os.fstat(f.fileno()).st_size
+    if f.read(4) != ZIP_START or size < ZIP_END_SIZE:
+        raise invalid("it is not an .npz file")
+    f.seek(size - ZIP_END_SIZE)
+    end = f.read(ZIP_END_SIZE)
+    if end[:4] != ZIP_END or int.from_bytes(end[10:12], "little") > MOST_ENTRIES:
+        raise invalid("it is not an .npz file as this script writes them")
+    f.seek(0)
+    with zipfile.ZipFile(f) as npz:
+        if "format_version.npy" not in npz.namelist():
+            raise invalid("it has no format_version entry (written by another program?)")
+        infos = {}
+        for info in npz.infolist():
+            name = info.filename[:-len(".npy")]
+            if not info.filename.endswith(".npy") or name not in CHECKPOINT:
+                raise invalid(f"it holds an entry {info.filename!r} that no checkpoint has")
+            if name in infos:
+                raise invalid(f"it holds {name} twice")
+            if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                raise invalid(f"{name} is compressed by method {info.compress_type}, which a "
+                              "checkpoint never is")
+            if info.flag_bits & 0x1:
+                raise invalid(f"{name} is encrypted")
+            infos[name] = info
+        version = read_entry(npz, infos["format_version"], "format_version", (), invalid)
+        if version != CHECKPOINT_VERSION:
+            raise invalid(f"format {version} is not {CHECKPOINT_VERSION}")
+        missing = [name for name in CHECKPOINT if name not in infos]
+        if missing:
+            raise invalid("missing " + ", ".join(missing))
+        arrays = {name: read_entry(npz, infos[name], name, shape, invalid)
+                  for name, (kind, shape) in CHECKPOINT.items() if shape == ()}
+        arrays["vocab"] = read_entry(npz, infos["vocab"], "vocab", (None,), invalid)
+        H, V, T = arrays["hidden_size"].item(), len(arrays["vocab"]), arrays["seq_length"].item()
+        if not (H >= 1 and T >= 1 and V >= 1):
+            raise invalid("hidden_size, seq_length or the vocabulary is below 1")
+        if size_problem(H, V, T):
+            raise invalid(size_problem(H, V, T))
+        for name, (kind, shape) in CHECKPOINT.items():
+            if name not in arrays:
+                sizes = tuple({"H": H, "V": V}.get(d, d) for d in shape)
+                arrays[name] = read_entry(npz, infos[name], name, sizes, invalid)
+    return arrays
+
+
+def load_checkpoint(path):
+    """The training state saved in path, every entry checked before it is used. Nothing in
+    the file is executed (no pickles), and nothing larger than its entries should be is read."""
+    def invalid(why):
+        return CommandLineError(f"{path} is not a usable min-char-rnn checkpoint: {why}")
+
+    try:
+        with open(path, "rb") as f:
+            arrays = read_checkpoint_arrays(f, invalid)
+    except FileNotFoundError:
+        raise CommandLineError(f"no checkpoint at {path}; check the path given to --checkpoint")
+    except IsADirectoryError:
+        raise CommandLineError(f"{path} is a folder, not a checkpoint file")
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, NotImplementedError) as e:
+        raise invalid(f"cannot read it ({' '.join(str(e).split()) or type(e).__name__})")
+    s = {name: a.item() for name, a in arrays.items() if a.shape == ()}  # as Python numbers
+    vocab = arrays["vocab"].tolist()
+    checks = [
+        (all(math.isfinite(s[k]) for k in s), "a setting or count is infinite or NaN"),
+        (all(np.isfinite(a).all() for a in arrays.values()), "an array holds infinite or NaN"),
+        (all(0 <= c <= 0x10FFFF for c in vocab), "vocab holds a number that is no code point"),
+        (not any(0xD800 <= c <= 0xDFFF for c in vocab), "vocab holds a surrogate, no character"),
+        (all(a < b for a, b in zip(vocab, vocab[1:])), "vocab is not sorted and distinct"),
+        (s["learning_rate"] > 0, "learning_rate is not above 0"),
+        (1 <= s["sample_length"] <= MAX_SAMPLE_LENGTH, "sample_length is out of range"),
+        (0 <= s["seed"] < 2**32, "seed is not from 0 to 2**32-1"),
+        (0 <= s["n"] < 2**62 and 0 <= s["p"] < 2**62, "n or p is out of range"),
+        (s["smooth_loss"] >= 0, "smooth_loss is negative"),
+        (np.abs(arrays["hprev"]).max() <= 1, "hprev is outside [-1, 1], where tanh's values lie"),
+        (all(arrays["m" + k].min() >= 0 for k in PARAMS), "an Adagrad memory is negative"),
+        (all(np.abs(arrays[k]).max() <= LARGEST_WEIGHT for k in PARAMS),
+         f"a weight is larger than {LARGEST_WEIGHT:g}: too large to compute with"),
+        (0 <= s["rng_pos"] <= MT_WORDS and s["rng_has_gauss"] in (0, 1)
+         and 0 <= arrays["rng_keys"].min() and arrays["rng_keys"].max() < 2**32,
+         "the state of the random generator is out of range"),
+    ]
+    for ok, why in checks:
+        if not ok:
+            raise invalid(why)
+    rng = np.random.RandomState()
+    rng.set_state(("MT19937", arrays["rng_keys"].astype(np.uint32), s["rng_pos"],
+                   s["rng_has_gauss"], s["rng_cached_gaussian"]))
+    state = {k: arrays[k] for k in (*PARAMS, *("m" + k for k in PARAMS), "hprev")}
+    state.update(chars=[chr(c) for c in vocab], rng=rng, smooth_loss=arrays["smooth_loss"][()])
+    for k in ("hidden_size", "seq_length", "learning_rate", "sample_length", "seed", "n", "p"):
+        state[k] = s[k]
+    return state
+
+
+class Checkpoint:
+    """The file a training run saves into: only a file this run wrote or read is replaced,
+    and it always holds a whole state. saved_n is the iteration it holds, None if none."""
+
+    def __init__(self, path):
+        self.path, self.owned, self.saved_n = path, None, None
+
+    def check(self, fresh):
+        """Find out now, not at the first save, whether path can be saved to."""
+        path = self.path
+        if not path:
+            raise CommandLineError("--checkpoint needs a file name, such as model.npz")
+        if path.endswith(os.sep) or os.path.isdir(path):
+            raise CommandLineError(f"--checkpoint {path} is a folder; give a file name, such as "
+                                   f"{os.path.join(path, 'model.npz')}")
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            raise CommandLineError(f"cannot save {path}: no folder {folder}")
+        if fresh and os.path.lexists(path):
+            raise CommandLineError(f"{path} already exists; add --resume to go on training it, "
+                                   "or give a new path to start afresh")
+        remove_stale_temporaries(path)
+        try:
+            with open(temporary_path(path), "wb"):  # what each save writes first
+                pass
+            os.remove(temporary_path(path))
+        except OSError as e:
+            raise CommandLineError(f"cannot save {path}: {e.strerror}") from None
+
+    def load(self):
+        state = load_checkpoint(self.path)
+        self.owned, self.saved_n = file_identity(self.path), state["n"]
+        return state
+
+    def save(self, state):
+        self.owned = save_checkpoint(self.path, state, self.owned)
+        self.saved_n = state["n"]
+
+    def kept(self):
+        """What the file holds now, for a message."""
+        if self.saved_n is not None:
+            return f"{self.path} keeps iteration {self.saved_n}"
+        if os.path.lexists(self.path):  # not read yet by a run that resumes it
+            return f"{self.path} is left as it was"
+        return "nothing saved"
+
+
+def remove_stale_temporaries(path):
+    """Remove the temporary files that saves to path left behind when their process was
+    killed (their names end in .PID.tmp, for a PID that no longer runs), and say so."""
+    if os.name != "posix":  # where os.kill(pid, 0) only asks whether pid runs
+        return
+    for tmp in glob.glob(glob.escape(path) + ".*.tmp"):
+        pid = tmp[len(path) + 1:-len(".tmp")]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            os.remove(tmp)
+            say(f"removed {tmp}, left by a save that was interrupted")
+        except (OSError, OverflowError):  # another user's process, or no process number
+            pass
+
+
+# generation from a saved model
+def hidden_states(h, ixes, params):
+    """The states after reading each index of ixes from state h, as the columns of an
+    (H, len(ixes)) array; h is not changed. The forward pass of lossFun, without the output."""
+    Wxh, Whh, Why, bh, by = params
+    hs = np.empty((Whh.shape[0], len(ixes)))
+    for t, ix in enumerate(ixes):
+        h = np.tanh(Wxh[:, ix:ix + 1] + np.dot(Whh, h) + bh)
+        hs[:, t:t + 1] = h
+    return hs
+
+
+def generate(state, prime, length, rng, temperature=1.0):
+    """prime followed by length characters drawn from the model after reading it. Without a
+    prime, the first of the length characters is drawn uniformly."""
+    char_to_ix, ix_to_char = char_maps(state["chars"])
+    params = tuple(state[k] for k in PARAMS)
+    ixes = [char_to_ix[ch] for ch in prime] or [rng.choice(len(ix_to_char))]
+    to_draw = length if prime else length - 1
+    h = np.zeros((state["hidden_size"], 1))
+    if len(ixes) > 1:
+        h = hidden_states(h, ixes[:-1], params)[:, -1:]  # the state after all but the last
+    with np.errstate(over="ignore", under="ignore"):  # a tiny temperature sends logits to -inf
+        ixes += sample(h, ixes[-1], to_draw, params, rng, temperature)
+    return "".join(ix_to_char[ix] for ix in ixes)
+
+
+# the command line
+def say(message):
+    """One line on stderr, if there is a stderr to say it on."""
+    if sys.stderr is not None:
+        try:
+            print(message, file=sys.stderr)
+        except (OSError, ValueError):
+            pass
+
+
+class Interrupted(Exception):
+    """A Ctrl-C or SIGTERM that stops the program at once."""
+
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.signum = signum
+
+
+class StopRequest:
+    """The handler of Ctrl-C and SIGTERM. The first one asks training to stop after the
+    iteration under way; a second one, or the first when at_once, raises Interrupted."""
+
+    def __init__(self, at_once):
+        self.at_once, self.signum = at_once, None
+
+    def __call__(self, signum, frame):
+        if self.at_once or self.signum is not None:
+            raise Interrupted(signum)
+        self.signum = signum
 
 
 def fresh_seed():
     return int.from_bytes(os.urandom(4), "little")
 
 
-def checkpoint_arrays(state):
-    """The training state as named plain numeric arrays, the contents of a checkpoint."""
-    rng_name, rng_keys, rng_pos, rng_has_gauss, rng_cached_gaussian = state["rng"].get_state()
-    arrays = dict(
-        format_version=CHECKPOINT_VERSION,
-        vocab=[ord(ch) for ch in state["chars"]],  # code points, sorted
-        hidden_size=state["hidden_size"], seq_length=state["seq_length"],
-        learning_rate=state["learning_rate"], sample_length=state["sample_length"],
-        seed=state["seed"], n=state["n"], p=state["p"], hprev=state["hprev"],
-        smooth_loss=state["smooth_loss"],
-        rng_keys=rng_keys, rng_pos=rng_pos, rng_has_gauss=rng_has_gauss,
-        rng_cached_gaussian=rng_cached_gaussian,
-    )
-    for k in PARAMS:
-        arrays[k], arrays["m" + k] = state[k], state["m" + k]
-    return {k: np.asarray(v) for k, v in arrays.items()}
-
-
-def save_checkpoint(path, state):
-    """Write state to path, whole or not at all: into a file beside it, then renamed over it."""
-    arrays = checkpoint_arrays(state)
-    if not all(np.isfinite(a).all() for a in arrays.values()):
-        raise CommandLineError(f"not saving {path}: the state holds infinite or NaN numbers")
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
-        with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as e:
-        raise CommandLineError(f"cannot write checkpoint {path}: {e.strerror or e}")
-    finally:
-        if os.path.exists(tmp):  # interrupted or failed: the previous checkpoint stands
-            os.remove(tmp)
-
-
-def load_checkpoint(path):
-    """The training state saved in path. Nothing in the file is executed (no pickles)."""
-    def invalid(why):
-        return CommandLineError(f"{path} is not a usable min-char-rnn checkpoint: {why}")
-
-    try:
-        with open(path, "rb") as f:
-            if f.read(4) != b"PK\x03\x04":  # how every .npz (a zip file) begins
-                raise invalid("it is not an .npz file")
-            f.seek(0)
-            npz = np.load(f, allow_pickle=False)
-            with npz:
-                arrays = {k: npz[k] for k in npz.files}
-        odd = [k for k, a in arrays.items() if not isinstance(a, np.ndarray)]
-        if odd:
-            raise invalid(f"{odd[0]} is not a numpy array")
-    except FileNotFoundError:
-        raise CommandLineError(f"no checkpoint at {path}; check the path given to --checkpoint")
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
-        raise invalid(f"cannot read it ({' '.join(str(e).split()) or type(e).__name__})")
-    if "format_version" not in arrays:
-        raise invalid("it has no format_version entry (written by another program?)")
-    if arrays["format_version"].shape != () or arrays["format_version"] != CHECKPOINT_VERSION:
-        raise invalid(f"format {arrays['format_version']} is not {CHECKPOINT_VERSION}")
-    kinds = dict(vocab="i", hidden_size="i", seq_length="i", learning_rate="f",
-                 sample_length="i", seed="i", n="i", p="i", hprev="f", smooth_loss="f",
-                 rng_keys="u", rng_pos="i", rng_has_gauss="i", rng_cached_gaussian="f")
-    kinds.update({k: "f" for k in PARAMS}, **{"m" + k: "f" for k in PARAMS})
-    missing = [k for k in kinds if k not in arrays]
-    if missing:
-        raise invalid("missing " + ", ".join(missing))
-    for k, kind in kinds.items():
-        if arrays[k].dtype.kind != kind:
-            raise invalid(f"{k} has dtype {arrays[k].dtype}")
-        if not np.isfinite(arrays[k]).all():
-            raise invalid(f"{k} holds infinite or NaN numbers")
-    vocab = arrays["vocab"]
-    H, V = int(arrays["hidden_size"]), len(vocab)
-    shapes = dict(vocab=(V,), Wxh=(H, V), Whh=(H, H), Why=(V, H), bh=(H, 1), by=(V, 1),
-                  hprev=(H, 1), rng_keys=(624,))
-    for k in kinds:
-        want = shapes.get(k.lstrip("m") if k[1:] in PARAMS else k, ())
-        if arrays[k].shape != want:
-            raise invalid(f"{k} has shape {arrays[k].shape}, not {want}")
-    s = {k: arrays[k].item() for k in kinds if arrays[k].shape == ()}
-    if not (V >= 1 and np.all(np.diff(vocab) > 0) and 0 <= vocab[0] and vocab[-1] <= 0x10FFFF):
-        raise invalid("vocab is not a sorted list of distinct characters")
-    if (min(H, s["seq_length"], s["sample_length"]) < 1 or s["learning_rate"] <= 0
-            or min(s["n"], s["p"]) < 0 or not 0 <= s["seed"] < 2**32
-            or not 0 <= s["rng_pos"] <= 624):
-        raise invalid("a size, count or setting is out of range")
-    rng = np.random.RandomState()
-    rng.set_state(("MT19937", arrays["rng_keys"], s["rng_pos"], s["rng_has_gauss"],
-                   s["rng_cached_gaussian"]))
-    state = dict(chars=[chr(c) for c in vocab], rng=rng, hprev=arrays["hprev"],
-                 smooth_loss=arrays["smooth_loss"][()], **{k: arrays[k] for k in PARAMS},
-                 **{"m" + k: arrays["m" + k] for k in PARAMS})
-    for k in ("hidden_size", "seq_length", "learning_rate", "sample_length", "seed", "n", "p"):
-        state[k] = s[k]
-    return state
-
-
-def generate(state, prime, length, rng, temperature=1.0):
-    """prime followed by length characters drawn from the model after reading it.
-    Without a prime the first character is drawn uniformly."""
-    chars = state["chars"]
-    char_to_ix = {ch: i for i, ch in enumerate(chars)}
-    params = tuple(state[k] for k in PARAMS)
-    h = np.zeros((state["hidden_size"], 1))
-    prime_ix = [char_to_ix[ch] for ch in prime]
-    with np.errstate(over="ignore", under="ignore"):  # a tiny temperature overflows to -inf
-        if prime_ix:
-            # lossFun's forward pass reads the prime; its last state is where sampling starts
-            h = lossFun(prime_ix[:-1], prime_ix[1:], h, params)[-1]
-            ixes = sample(h, prime_ix[-1], length, params, rng, temperature)
-        else:
-            first = rng.choice(len(chars))
-            ixes = [first] + sample(h, first, length - 1, params, rng, temperature)
-    return prime + "".join(chars[ix] for ix in ixes)
-
-
 def describe_chars(chars, most=10):
     shown = ", ".join(repr(ch) for ch in chars[:most])
     return shown + (f" and {len(chars) - most} more" if len(chars) > most else "")
+
+
+def check_stdout(chars):
+    """stdout must exist and be able to show every character that may be printed."""
+    if sys.stdout is None:
+        raise CommandLineError("stdout is closed; give it a file or a pipe to print to")
+    encoding = sys.stdout.encoding or "utf-8"
+    unshown = [ch for ch in chars if not ch.encode(encoding, "ignore")]
+    if unshown:
+        raise CommandLineError(f"stdout's encoding {encoding} cannot show {describe_chars(unshown)}"
+                               " of the text; set PYTHONIOENCODING=utf-8")
 
 
 def check_flags_agree(args, state, names):
@@ -389,23 +633,8 @@ def check_flags_agree(args, state, names):
                                    f"leave {flag} out to go on with the checkpoint's value")
 
 
-def training_state(args, chars):
-    """The state to train from: the checkpoint's with --resume, else a fresh one."""
-    if args.checkpoint is not None:  # find out now, not at the first save
-        if not args.resume and os.path.exists(args.checkpoint):
-            raise CommandLineError(f"{args.checkpoint} already exists; add --resume to go on "
-                                   "training it, or give a new path to start afresh")
-        folder = os.path.dirname(os.path.abspath(args.checkpoint))
-        if not os.path.isdir(folder):
-            raise CommandLineError(f"cannot save {args.checkpoint}: no folder {folder}")
-        if not os.access(folder, os.W_OK):
-            raise CommandLineError(f"cannot save {args.checkpoint}: {folder} is not writable")
-    if not args.resume:
-        return init_model(chars, args.hidden_size or hidden_size, args.seq_length or seq_length,
-                          args.learning_rate or learning_rate,
-                          fresh_seed() if args.seed is None else args.seed,
-                          args.sample_length or sample_length)
-    state = load_checkpoint(args.checkpoint)
+def resumed_state(args, chars, checkpoint):
+    state = checkpoint.load()
     check_flags_agree(args, state, ["hidden_size", "seq_length", "learning_rate", "seed",
                                     "sample_length"])
     if chars != state["chars"]:
@@ -419,70 +648,76 @@ def training_state(args, chars):
     return state
 
 
-def run_training(args):
-    data = read_text(args.input)
-    chars = vocabulary(data)
-    state = training_state(args, chars)
-    if len(data) < state["seq_length"] + 1:
-        raise CommandLineError(
-            f"{args.input} has {len(data)} characters; training needs at least seq_length + 1 "
-            f"= {state['seq_length'] + 1}: use a longer text or a smaller --seq-length")
+def check_long_enough(path, data, seq_length):
+    if len(data) < seq_length + 1:
+        raise CommandLineError(f"{path} has {len(data)} characters; training needs at least "
+                               f"seq_length + 1 = {seq_length + 1}: use a longer text or a "
+                               "smaller --seq-length")
+
+
+def run_training(args, checkpoint, stop):
+    if checkpoint is not None:
+        checkpoint.check(fresh=not args.resume)
+    check_stdout([])
+    data, chars = read_data(args.input)
+    check_stdout(chars)
+    if args.resume:
+        state = resumed_state(args, chars, checkpoint)
+        check_long_enough(args.input, data, state["seq_length"])
+    else:
+        # a flag left out (None) takes the value of the hyperparameters block
+        settings = dict(seed=args.seed, hidden_size=args.hidden_size or hidden_size,
+                        seq_length=args.seq_length or seq_length,
+                        learning_rate=args.learning_rate or learning_rate,
+                        sample_length=args.sample_length or sample_length)
+        check_long_enough(args.input, data, settings["seq_length"])
+        problem = size_problem(settings["hidden_size"], len(chars), settings["seq_length"])
+        if problem:
+            raise CommandLineError(problem + "; use a smaller --hidden-size or --seq-length")
+        if args.seed is None:
+            settings["seed"] = fresh_seed()
+        state = init_training(chars, **settings)
     if args.max_iters is not None and args.max_iters <= state["n"]:
-        print(f"{args.checkpoint} is at iteration {state['n']} already, not below "
-              f"--max-iters {args.max_iters}: nothing to do", file=sys.stderr)
+        say(f"{checkpoint.path} is at iteration {state['n']} already, not below --max-iters "
+            f"{args.max_iters}: nothing to do")
         return 0
     if args.resume:
-        print(f"resuming {args.checkpoint} at iteration {state['n']}", file=sys.stderr)
+        say(f"resuming {checkpoint.path} at iteration {state['n']}")
     elif args.seed is None:
-        print(f"seed {state['seed']} (pass --seed {state['seed']} to repeat this run)",
-              file=sys.stderr)
-
-    print("data has %d characters, %d unique." % (len(data), len(chars)))
-    saved_at = [state["n"]] if args.resume else []
-
-    def save(state):
-        save_checkpoint(args.checkpoint, state)
-        saved_at.append(state["n"])
-
-    stop = []  # the signal that asked the loop to stop
-
-    def request_stop(signum, frame):
-        if stop:  # asked twice: stop at once, leaving the last checkpoint as it is
-            raise KeyboardInterrupt
-        stop.append(signum)
-
-    handlers = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+        say(f"seed {state['seed']} (pass --seed {state['seed']} to repeat this run)")
+    save_every_n = args.save_every or save_every
     n0, start = state["n"], time.perf_counter()
     try:
-        train(data, state, args.max_iters, save if args.checkpoint else None,
-              args.save_every or save_every, lambda: stop)
-        if args.checkpoint and saved_at[-1:] != [state["n"]]:
-            save(state)
-    except Diverged as e:
-        kept = f"; {args.checkpoint} keeps iteration {saved_at[-1]}" if saved_at else ""
+        with np.errstate(over="raise", divide="raise", invalid="raise"):
+            for n in train(data, state):
+                if checkpoint is not None and n % save_every_n == 0:
+                    checkpoint.save(state)
+                if n == args.max_iters or stop.signum is not None:
+                    break
+    except FloatingPointError:
+        kept = f"; {checkpoint.kept()}" if checkpoint is not None else ""
         raise CommandLineError(
-            f"training diverged at iteration {e.n}: the loss became infinite or NaN{kept}. "
-            f"Start again with a smaller --learning-rate than {state['learning_rate']:g}")
-    finally:
-        for s, handler in handlers.items():
-            signal.signal(s, handler)
+            f"training diverged at iteration {state['n']}: a number overflowed or became NaN"
+            f"{kept}. Start again with a smaller --learning-rate than {state['learning_rate']:g}")
+    if checkpoint is not None and checkpoint.saved_n != state["n"]:
+        checkpoint.save(state)
     elapsed = time.perf_counter() - start
     iters = state["n"] - n0
-    print(f"iteration {state['n']}: {iters} iterations in {elapsed:.1f} s "
-          f"({iters / max(elapsed, 1e-9):.0f} it/s), smooth loss {state['smooth_loss']:.4f} "
-          f"({state['smooth_loss'] / state['seq_length'] / math.log(2):.3f} bits/char)",
-          file=sys.stderr)
-    if stop:
-        where = (f"saved {args.checkpoint}; add --resume to go on" if args.checkpoint
+    say(f"iteration {state['n']}: {iters} iterations in {elapsed:.1f} s "
+        f"({iters / max(elapsed, 1e-9):.0f} it/s), smooth loss {state['smooth_loss']:.4f} "
+        f"({state['smooth_loss'] / state['seq_length'] / math.log(2):.3f} bits/char)")
+    if stop.signum is not None:
+        where = ("saved " + checkpoint.path + "; add --resume to go on" if checkpoint is not None
                  else "nothing saved (use --checkpoint to keep the model)")
-        print(f"interrupted at iteration {state['n']}: {where}", file=sys.stderr)
-        return 128 + stop[0]
+        say(f"interrupted at iteration {state['n']}: {where}")
+        return 128 + stop.signum
     return 0
 
 
 def run_sample_only(args):
     state = load_checkpoint(args.checkpoint)
     check_flags_agree(args, state, ["hidden_size", "seq_length", "learning_rate"])
+    check_stdout(state["chars"])
     unknown = sorted(set(args.prime) - set(state["chars"]))
     if unknown:
         raise CommandLineError(f"--prime has characters the model does not know: "
@@ -490,8 +725,8 @@ def run_sample_only(args):
     seed = args.seed
     if seed is None:
         seed = fresh_seed()
-        print(f"seed {seed} (pass --seed {seed} to repeat this sample)", file=sys.stderr)
-    print(generate(state, args.prime, args.sample_length or sample_length,
+        say(f"seed {seed} (pass --seed {seed} to repeat this sample)")
+    print(generate(state, args.prime, args.sample_length or state["sample_length"],
                    np.random.RandomState(seed), args.temperature or 1.0))
     return 0
 
@@ -503,11 +738,18 @@ def number_type(kind, low, what, high=math.inf):
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
         if not (math.isfinite(value) and low <= value <= high) or (kind is float and value <= 0):
             raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
         return value
     return parse
+
+
+def prime_type(text):
+    if len(text) > MAX_PRIME_LENGTH:
+        raise argparse.ArgumentTypeError(f"is {len(text)} characters long, more than "
+                                         f"{MAX_PRIME_LENGTH}")
+    return text
 
 
 def parse_args(argv=None):
@@ -516,8 +758,13 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         prog="min_char_rnn.py",
         description="Train a character-level vanilla RNN on a text, as min-char-rnn.py does; "
-                    "save, resume and sample from it.")
-    parser.add_argument("input", nargs="?", default="input.txt",
+                    "save, resume and sample from it.",
+        epilog=f"Limits: a text of at most {MAX_TEXT_BYTES // 2**20} MiB; a model whose arrays "
+               f"take at most {MAX_ARRAY_BYTES // 2**30} GiB (about 40 bytes per parameter "
+               "plus 8 x seq_length x (2 x hidden size + 3 x characters)).")
+    # The flags of the model default to None, "not given": a fresh run then takes the value
+    # of the hyperparameters block, a resumed one the checkpoint's.
+    parser.add_argument("input", nargs="?", default="input.txt", metavar="TEXT",
                         help="the UTF-8 text to train on (default: input.txt)")
     model = parser.add_argument_group("model and training (a checkpoint keeps these)")
     model.add_argument("--hidden-size", type=whole, metavar="N",
@@ -530,8 +777,11 @@ def parse_args(argv=None):
                                                   2**32 - 1),
                        metavar="N", help="seed of the random numbers, to repeat a run exactly "
                                          "(default: a fresh one, shown on stderr)")
-    model.add_argument("--sample-length", type=whole, metavar="N",
-                       help=f"characters in each sample (default: {sample_length})")
+    model.add_argument("--sample-length", metavar="N",
+                       type=number_type(int, 1, f"a whole number from 1 to {MAX_SAMPLE_LENGTH}",
+                                        MAX_SAMPLE_LENGTH),
+                       help=f"characters in each sample; --sample-only prints this many too "
+                            f"(default: {sample_length})")
     run = parser.add_argument_group("stopping and saving")
     run.add_argument("--max-iters", type=whole, metavar="N",
                      help="stop once iterations 0..N-1 have run, resumed ones included "
@@ -546,8 +796,9 @@ def parse_args(argv=None):
     gen = parser.add_argument_group("generating")
     gen.add_argument("--sample-only", action="store_true",
                      help="print text generated by the model in --checkpoint, then exit")
-    gen.add_argument("--prime", default="", metavar="TEXT",
-                     help="text the sample starts with and continues (default: none)")
+    gen.add_argument("--prime", default="", metavar="TEXT", type=prime_type,
+                     help=f"text the sample starts with and continues, at most "
+                          f"{MAX_PRIME_LENGTH} characters (default: none)")
     gen.add_argument("--temperature", type=positive, metavar="T",
                      help="divides the logits: below 1 more likely characters, above 1 more "
                           "varied ones (default: 1.0)")
@@ -560,30 +811,38 @@ def parse_args(argv=None):
         parser.error("--max-iters and --save-every are for training, not --sample-only")
     if not args.sample_only and (args.prime or args.temperature):
         parser.error("--prime and --temperature go with --sample-only")
-    if args.save_every and not args.checkpoint:
+    if args.save_every and args.checkpoint is None:
         parser.error("--save-every needs --checkpoint PATH")
     return parser, args
 
 
 def main(argv=None):
     parser, args = parse_args(argv)
-    sys.stdout.reconfigure(line_buffering=True)  # each line as it is printed, also into a pipe
+    checkpoint = None if args.sample_only or args.checkpoint is None else Checkpoint(args.checkpoint)
+    stop = StopRequest(at_once=args.sample_only)  # generating has no iteration to finish
+    handlers = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    if hasattr(signal, "pthread_sigmask"):  # held since the start (see the top of the file)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
     try:
-        return run_sample_only(args) if args.sample_only else run_training(args)
+        if sys.stdout is not None:
+            sys.stdout.reconfigure(line_buffering=True)  # each line as printed, into a pipe too
+        return run_sample_only(args) if args.sample_only else run_training(args, checkpoint, stop)
     except CommandLineError as e:
-        print(f"{parser.prog}: error: {e}", file=sys.stderr)
+        say(f"{parser.prog}: error: {e}")
         return 1
-    except KeyboardInterrupt:
-        print(f"{parser.prog}: stopped at once"
-              + (f"; {args.checkpoint} is as last saved" if args.checkpoint else ""),
-              file=sys.stderr)
-        return 130
-    except BrokenPipeError:
+    except Interrupted as e:
+        say(f"{parser.prog}: stopped at once" + ("" if checkpoint is None else
+                                                  f"; {checkpoint.kept()}"))
+        return 128 + e.signum
+    except OSError as e:  # what print() meets when stdout cannot be written
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to say
-        print(f"{parser.prog}: stdout was closed; stopped"
-              + (f"; {args.checkpoint} is as last saved" if args.checkpoint else ""),
-              file=sys.stderr)
+        why = "it was closed" if isinstance(e, BrokenPipeError) else e.strerror
+        say(f"{parser.prog}: cannot write to stdout ({why}); stopped" + ("" if checkpoint is None
+                                                                        else f"; {checkpoint.kept()}"))
         return 1
+    finally:
+        for s, handler in handlers.items():
+            signal.signal(s, handler)
 
 
 if __name__ == "__main__":

@@ -1,3 +1,6 @@
+import os
+import resource
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -9,23 +12,69 @@ import min_char_rnn
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "min_char_rnn.py"
-SHARED = ROOT.parent / "shared"  # the gist's reference outputs, beside the project
+INPUT = ROOT / "input.txt"
+SECONDS = 20  # for one run of the script: a regression that trains forever fails instead
+
+
+class RanTooLong(Exception):
+    pass
+
+
+def too_long(signum, frame):
+    raise RanTooLong(f"still running after {SECONDS} s")
 
 
 def run_main(capsys, *args):
     """min_char_rnn.main(args) in this process: (exit status, stdout, stderr)."""
+    old = signal.signal(signal.SIGALRM, too_long)
+    signal.setitimer(signal.ITIMER_REAL, SECONDS)
     try:
         status = min_char_rnn.main([str(a) for a in args])
     except SystemExit as e:  # argparse's own errors
         status = e.code
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
     out, err = capsys.readouterr()
     return status, out, err
 
 
-def run_script(*args, **kwargs):
-    """The script in a process of its own, as a user runs it."""
+def script_env(**changes):
+    """The environment of this process without PYTHONUNBUFFERED (so that what is seen of
+    the script's buffering is its own), with changes (a value of None removes a name)."""
+    env = dict(os.environ, **changes)
+    env.pop("PYTHONUNBUFFERED", None)
+    return {k: v for k, v in env.items() if v is not None}
+
+
+def limit_memory(megabytes):
+    """A preexec_fn: the process may map at most megabytes, so a runaway allocation fails
+    at once instead of swapping."""
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (megabytes * 2**20, megabytes * 2**20))
+    return limit
+
+
+def run_script(*args, env=None, **kwargs):
+    """The script in a process of its own, as a user runs it, from the project's folder."""
+    kwargs.setdefault("cwd", ROOT)
     return subprocess.run([sys.executable, str(SCRIPT), *map(str, args)], capture_output=True,
-                          text=True, timeout=60, cwd=kwargs.pop("cwd", ROOT), **kwargs)
+                          text=True, timeout=60, env=env or script_env(), **kwargs)
+
+
+def start_script(*args, **kwargs):
+    """The script as a process still running: its stdout and stderr as pipes of bytes."""
+    return subprocess.Popen([sys.executable, str(SCRIPT), *map(str, args)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=script_env(),
+                            cwd=ROOT, bufsize=0, **kwargs)
+
+
+def train_to(data, state, n):
+    """Run min_char_rnn.train on data until state is at iteration n, as main does."""
+    with np.errstate(over="raise", divide="raise", invalid="raise"):
+        for k in min_char_rnn.train(data, state):
+            if k == n:
+                break
 
 
 def small_model(rng, hidden_size, vocab_size, scale, recurrent=None, output=None):
@@ -41,22 +90,7 @@ def small_model(rng, hidden_size, vocab_size, scale, recurrent=None, output=None
 
 @pytest.fixture
 def input_text():
-    return (ROOT / "input.txt").read_text(encoding="utf-8")
-
-
-@pytest.fixture
-def shakespeare():
-    path = SHARED / "data" / "tinyshakespeare.txt"
-    if not path.exists():
-        pytest.skip(f"{path} is not here")
-    return path
-
-
-def golden(name):
-    path = SHARED / "golden" / name
-    if not path.exists():
-        pytest.skip(f"{path} is not here")
-    return path.read_text()
+    return INPUT.read_text(encoding="utf-8")
 
 
 def npz_arrays(path):
@@ -64,9 +98,12 @@ def npz_arrays(path):
         return {k: f[k] for k in f.files}
 
 
+SHORT_TEXT = "the cat sat on the mat; the rat ran at the cat.\n"
+
+
 @pytest.fixture
 def short_text(tmp_path):
     """A text so short that the data pointer wraps every few iterations."""
     path = tmp_path / "short.txt"
-    path.write_text("the cat sat on the mat; the rat ran at the cat.\n", encoding="utf-8")
+    path.write_text(SHORT_TEXT, encoding="utf-8")
     return path

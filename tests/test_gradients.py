@@ -35,26 +35,28 @@ def chunk(rng, vocab_size, length):
     return ixes[:-1], ixes[1:]
 
 
-# name: hidden size, vocabulary size, chunk length, scales of the input (and of hprev),
-# recurrent and output weights
-CASES = {
-    "one step": (4, 3, 1, 0.1, 0.1, 0.1),
-    "a chunk: dhnext carries the gradient back": (5, 4, 16, 0.5, 0.3, 0.5),
-    "a long chunk through a bent tanh": (6, 5, 30, 2.0, 0.3, 0.3),
-    "gist-sized weights": (8, 6, 25, 0.01, 0.01, 0.01),
+CASES = {  # the scales: of the inputs (and of hprev), of the recurrent and the output weights
+    "one step": dict(hidden_size=4, vocab_size=3, length=1, scale=0.1, recurrent=0.1,
+                     output=0.1),
+    "a chunk: dhnext carries the gradient back": dict(hidden_size=5, vocab_size=4, length=16,
+                                                      scale=0.5, recurrent=0.3, output=0.5),
+    "a long chunk through a bent tanh": dict(hidden_size=6, vocab_size=5, length=30, scale=2.0,
+                                             recurrent=0.3, output=0.3),
+    "gist-sized weights": dict(hidden_size=8, vocab_size=6, length=25, scale=0.01,
+                               recurrent=0.01, output=0.01),
 }
 
 
-def case(hidden_size, vocab_size, length, *scales):
+def case(hidden_size, vocab_size, length, scale, recurrent, output):
     rng = np.random.RandomState(length)
-    params = small_model(rng, hidden_size, vocab_size, *scales)
-    hprev = rng.randn(hidden_size, 1) * scales[0]
+    params = small_model(rng, hidden_size, vocab_size, scale, recurrent, output)
+    hprev = rng.randn(hidden_size, 1) * scale
     return (*chunk(rng, vocab_size, length), hprev, params)
 
 
 @pytest.mark.parametrize("sizes", CASES.values(), ids=CASES.keys())
 def test_every_gradient_entry_matches_central_differences(sizes):
-    inputs, targets, hprev, params = case(*sizes)
+    inputs, targets, hprev, params = case(**sizes)
     analytic = lossFun(inputs, targets, hprev, params)[1:6]
     assert max(np.abs(g).max() for g in analytic) < 5  # nothing clipped in these cases
     numerical = numerical_gradients(inputs, targets, hprev, params)
@@ -65,7 +67,7 @@ def test_every_gradient_entry_matches_central_differences(sizes):
 
 def test_the_bent_tanh_case_does_bend():
     """The third case above is meant to leave tanh's linear part: check that it does."""
-    inputs, targets, hprev, params = case(*CASES["a long chunk through a bent tanh"])
+    inputs, targets, hprev, params = case(**CASES["a long chunk through a bent tanh"])
     hlast = lossFun(inputs, targets, hprev, params)[-1]
     assert np.abs(hlast).max() > 0.99
 
