@@ -51,11 +51,11 @@ save_every = 1000  # iterations between checkpoint saves (the gist saves nothing
 # model parameters. H = hidden_size, V = vocab_size; vectors are columns: h is (H, 1), y (V, 1)
 def init_model(vocab_size, hidden_size, rng):
     """Wxh, Whh, Why, bh, by, drawn in the gist's order from rng (a np.random.RandomState)."""
-    Wxh = rng.randn(hidden_size, vocab_size) * 0.01  # input to hidden, (H, V)
-    Whh = rng.randn(hidden_size, hidden_size) * 0.01  # hidden to hidden, (H, H)
-    Why = rng.randn(vocab_size, hidden_size) * 0.01  # hidden to output, (V, H)
-    bh = np.zeros((hidden_size, 1))  # hidden bias
-    by = np.zeros((vocab_size, 1))  # output bias
+    Wxh = rng.randn(hidden_size, vocab_size) * 0.01  # (H, V): a character into the state
+    Whh = rng.randn(hidden_size, hidden_size) * 0.01  # (H, H): the last state into the next
+    Why = rng.randn(vocab_size, hidden_size) * 0.01  # (V, H): the state out to the scores
+    bh = np.zeros((hidden_size, 1))  # (H, 1): added to the state before tanh
+    by = np.zeros((vocab_size, 1))  # (V, 1): added to the scores
     return Wxh, Whh, Why, bh, by
 
 
@@ -68,17 +68,19 @@ def lossFun(inputs, targets, hprev, params):
     """
     Wxh, Whh, Why, bh, by = params
     xs, hs, ys, ps = {}, {}, {}, {}
-    hs[-1] = np.copy(hprev)
+    hs[-1] = np.copy(hprev)  # dicts: key -1 is the state before step 0, read as hs[t - 1]
     loss = 0
-    # forward pass
+    # forward, one step per character
     for t in range(len(inputs)):
-        xs[t] = inputs[t]  # index of the one-hot input: Wxh times it is column xs[t] of Wxh
-        hs[t] = np.tanh(Wxh[:, xs[t]:xs[t] + 1] + np.dot(Whh, hs[t - 1]) + bh)  # hidden state
-        ys[t] = np.dot(Why, hs[t]) + by  # unnormalised log-probabilities of the next character
+        # xs[t] is the input's index. Wxh times its one-hot vector is column xs[t] of Wxh,
+        # read as a slice so that it stays an (H, 1) column
+        xs[t] = inputs[t]
+        hs[t] = np.tanh(Wxh[:, xs[t]:xs[t] + 1] + np.dot(Whh, hs[t - 1]) + bh)  # the new state
+        ys[t] = np.dot(Why, hs[t]) + by  # a score for each possible next character (logits)
         e = np.exp(ys[t])
         ps[t] = e / np.sum(e)  # softmax: probabilities of the next character
         loss += -np.log(ps[t][targets[t], 0])  # cross-entropy
-    # backward pass: gradients, one time step at a time from the last
+    # backward: the gradients, summed one step at a time from the last
     dWxh, dWhh, dWhy = np.zeros_like(Wxh), np.zeros_like(Whh), np.zeros_like(Why)
     dbh, dby = np.zeros_like(bh), np.zeros_like(by)
     # hs[t] feeds two things, the output ys[t] and the next state hs[t+1], so its gradient
@@ -93,7 +95,7 @@ def lossFun(inputs, targets, hprev, params):
         dWhy += np.dot(dy, hs[t].T)
         dby += dy
         dh = np.dot(Why.T, dy) + dhnext  # from the output and from step t+1
-        dhraw = (1 - hs[t] * hs[t]) * dh  # back through tanh: tanh' = 1 - tanh^2
+        dhraw = (1 - hs[t] * hs[t]) * dh  # through tanh, whose derivative is 1 - tanh^2
         dbh += dhraw
         dWxh[:, xs[t]] += dhraw[:, 0]  # dhraw times the one-hot xs[t] transposed
         dWhh += np.dot(dhraw, hs[t - 1].T)
@@ -125,9 +127,6 @@ def sample(h, seed_ix, n, params, rng, temperature=None):
     return ixes
 
 
-PARAMS = ("Wxh", "Whh", "Why", "bh", "by")
-
-
 def init_training(chars, seed, hidden_size=hidden_size, seq_length=seq_length,
                   learning_rate=learning_rate, sample_length=sample_length):
     """Everything the loop carries from one iteration to the next, set up as the gist sets
@@ -137,7 +136,8 @@ def init_training(chars, seed, hidden_size=hidden_size, seq_length=seq_length,
     n, p = 0, 0  # iteration counter, data pointer
     mWxh, mWhh, mWhy = np.zeros_like(Wxh), np.zeros_like(Whh), np.zeros_like(Why)
     mbh, mby = np.zeros_like(bh), np.zeros_like(by)  # Adagrad memory: sums of squared gradients
-    smooth_loss = -np.log(1.0 / len(chars)) * seq_length  # a uniform guess: iteration 0's loss
+    # a uniform guess loses -ln(1/V) a character: 25 ln 65 = 104.36 for 65 characters
+    smooth_loss = -np.log(1.0 / len(chars)) * seq_length
     hprev = np.zeros((hidden_size, 1))
     return dict(chars=chars, seed=seed, hidden_size=hidden_size, seq_length=seq_length,
                 learning_rate=learning_rate, sample_length=sample_length, rng=rng,
@@ -155,14 +155,18 @@ def train(data, state):
     char_to_ix, ix_to_char = char_maps(state["chars"])
     hidden_size, seq_length = state["hidden_size"], state["seq_length"]
     learning_rate, sample_length, rng = state["learning_rate"], state["sample_length"], state["rng"]
-    Wxh, Whh, Why, bh, by = params = tuple(state[k] for k in PARAMS)
-    mWxh, mWhh, mWhy, mbh, mby = (state["m" + k] for k in PARAMS)
+    Wxh, Whh, Why, bh, by = state["Wxh"], state["Whh"], state["Why"], state["bh"], state["by"]
+    mWxh, mWhh, mWhy = state["mWxh"], state["mWhh"], state["mWhy"]
+    mbh, mby = state["mbh"], state["mby"]
+    params = Wxh, Whh, Why, bh, by
     n, p, hprev, smooth_loss = state["n"], state["p"], state["hprev"], state["smooth_loss"]
     while True:
-        # the next chunk: seq_length inputs, each target the character after its input
+        # at the start, and when the next chunk and its last target do not fit (so the last
+        # chunk of each pass is skipped, even one that would just fit, as in the gist):
         if p + seq_length + 1 >= len(data) or n == 0:
             hprev = np.zeros((hidden_size, 1))  # forget the state
             p = 0  # and start again from the beginning of the text
+        # seq_length inputs, each target the character after its input
         inputs = [char_to_ix[ch] for ch in data[p:p + seq_length]]
         targets = [char_to_ix[ch] for ch in data[p + 1:p + seq_length + 1]]
 
@@ -178,8 +182,10 @@ def train(data, state):
         if n % 100 == 0:
             print('iter %d, loss: %f' % (n, smooth_loss))
 
-        # Adagrad. param and mem are other names for the arrays Wxh, mWxh, ...; += changes
-        # those arrays in place (param = param - ... would train nothing)
+        # Adagrad: each weight's step shrinks as its squared gradients add up in mem (1e-8
+        # keeps a zero mem from dividing by zero). param and mem are other names for the
+        # arrays Wxh, mWxh, ...; += changes those arrays in place (param = param - ... would
+        # train nothing)
         for param, dparam, mem in zip([Wxh, Whh, Why, bh, by],
                                       [dWxh, dWhh, dWhy, dbh, dby],
                                       [mWxh, mWhh, mWhy, mbh, mby]):
@@ -188,14 +194,15 @@ def train(data, state):
 
         p += seq_length  # move on to the next chunk
         n += 1
-        state.update(n=n, p=p, hprev=hprev, smooth_loss=smooth_loss)
-        yield n
+        state.update(n=n, p=p, hprev=hprev, smooth_loss=smooth_loss)  # what a save keeps
+        yield n  # the caller saves, stops or asks for the next iteration
 
 
 # ---------------------------------------------------------------------------------------
 # Command line, checkpoints, generation, error handling. Nothing below changes the
 # arithmetic above.
 
+PARAMS = ("Wxh", "Whh", "Why", "bh", "by")  # the names of the parameters in a training state
 MAX_TEXT_BYTES = 256 * 2**20  # the largest text read whole
 MAX_ARRAY_BYTES = 4 * 2**30  # what the arrays of one training iteration may take
 MAX_SAMPLE_LENGTH = 1_000_000
@@ -291,7 +298,7 @@ LARGEST_WEIGHT = 1e100  # beyond this a forward pass could overflow before tanh
 
 def checkpoint_arrays(state):
     """The training state as the arrays of a checkpoint."""
-    rng_name, rng_keys, rng_pos, rng_has_gauss, rng_cached_gaussian = state["rng"].get_state()
+    _, rng_keys, rng_pos, rng_has_gauss, rng_cached_gaussian = state["rng"].get_state()
     values = dict(state, format_version=CHECKPOINT_VERSION, vocab=[ord(ch) for ch in state["chars"]],
                   rng_keys=rng_keys, rng_pos=rng_pos, rng_has_gauss=rng_has_gauss,
                   rng_cached_gaussian=rng_cached_gaussian)
@@ -322,8 +329,8 @@ def save_checkpoint(path, state, owned=None):
     arrays = checkpoint_arrays(state)
     if not all(np.isfinite(a).all() for a in arrays.values()):
         raise CommandLineError(f"not saving {path}: the state holds infinite or NaN numbers")
-    taken = CommandLineError(f"not saving {path}: another program wrote it while this run "
-                             "trained; give each run a path of its own")
+    conflict = CommandLineError(f"not saving {path}: another program wrote it while this run "
+                                "trained; give each run a path of its own")
     tmp = temporary_path(path)
     try:
         with open(tmp, "wb") as f:
@@ -332,23 +339,23 @@ def save_checkpoint(path, state, owned=None):
             os.fsync(f.fileno())
         found = file_identity(path)
         if found is not None and found != owned:
-            raise taken
+            raise conflict
         if found is None:
             try:
                 os.link(tmp, path)  # creates path, or fails if another program did meanwhile
             except FileExistsError:
-                raise taken from None
+                raise conflict from None
             except OSError:  # a file system without hard links: claim the name, then fill it
                 os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL))
                 os.replace(tmp, path)
         else:
             os.replace(tmp, path)
     except FileExistsError:
-        raise taken from None
+        raise conflict from None
     except OSError as e:
         raise CommandLineError(f"cannot write checkpoint {path}: {e.strerror or e}") from None
     finally:
-        if os.path.lexists(tmp):  # failed or interrupted: the previous checkpoint stands
+        if os.path.lexists(tmp):  # linked, or failed or interrupted (the old file stands)
             os.remove(tmp)
     return file_identity(path)
 
@@ -370,17 +377,20 @@ def read_entry(npz, info, name, shape, invalid):
         found, fortran_order, dtype = read_header(head)
         if len(found) != len(shape) or any(d is not None and d != f for d, f in zip(shape, found)):
             want = tuple("N" if d is None else d for d in shape)
-            raise invalid(f"{name} has shape {found}, not {want}".replace("'", ""))
+            raise invalid(f"{name} has shape {found}, not ({', '.join(map(str, want))}"
+                          f"{',' * (len(want) == 1)})")
         if math.prod(found) > most:
             raise invalid(f"{name} has shape {found}, larger than any checkpoint's")
         if dtype.kind not in KINDS[kind] or dtype.itemsize > 8:
             raise invalid(f"{name} has dtype {dtype}, not {np.dtype(DTYPES[kind])}")
         size = dtype.itemsize * math.prod(found)
-        numbers = head.read(size) + f.read(max(0, size - (len(head.getvalue()) - head.tell())))
+        numbers = head.read(size)
+        numbers += f.read(size - len(numbers))
     if len(numbers) != size:
         raise invalid(f"{name} is cut short")
     array = np.frombuffer(numbers, dtype).reshape(found, order="F" if fortran_order else "C")
-    return array.astype(np.float64) if kind == "float" else array.copy()  # integers unwrapped
+    # a copy in C order and this machine's byte order; integers as they are, unwrapped
+    return np.array(array, dtype=np.float64 if kind == "float" else None, order="C")
 
 
 def read_checkpoint_arrays(f, invalid):
@@ -422,8 +432,9 @@ def read_checkpoint_arrays(f, invalid):
         H, V, T = arrays["hidden_size"].item(), len(arrays["vocab"]), arrays["seq_length"].item()
         if not (H >= 1 and T >= 1 and V >= 1):
             raise invalid("hidden_size, seq_length or the vocabulary is below 1")
-        if size_problem(H, V, T):
-            raise invalid(size_problem(H, V, T))
+        problem = size_problem(H, V, T)
+        if problem:
+            raise invalid(problem)
         for name, (kind, shape) in CHECKPOINT.items():
             if name not in arrays:
                 sizes = tuple({"H": H, "V": V}.get(d, d) for d in shape)
@@ -441,29 +452,28 @@ def load_checkpoint(path):
         with open(path, "rb") as f:
             arrays = read_checkpoint_arrays(f, invalid)
     except FileNotFoundError:
-        raise CommandLineError(f"no checkpoint at {path}; check the path given to --checkpoint")
+        raise CommandLineError(f"no checkpoint at {path}; check its path")
     except IsADirectoryError:
         raise CommandLineError(f"{path} is a folder, not a checkpoint file")
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, NotImplementedError) as e:
         raise invalid(f"cannot read it ({' '.join(str(e).split()) or type(e).__name__})")
-    s = {name: a.item() for name, a in arrays.items() if a.shape == ()}  # as Python numbers
+    scalars = {name: a.item() for name, a in arrays.items() if a.shape == ()}  # Python numbers
     vocab = arrays["vocab"].tolist()
     checks = [
-        (all(math.isfinite(s[k]) for k in s), "a setting or count is infinite or NaN"),
-        (all(np.isfinite(a).all() for a in arrays.values()), "an array holds infinite or NaN"),
+        (all(np.isfinite(a).all() for a in arrays.values()), "a number is infinite or NaN"),
         (all(0 <= c <= 0x10FFFF for c in vocab), "vocab holds a number that is no code point"),
         (not any(0xD800 <= c <= 0xDFFF for c in vocab), "vocab holds a surrogate, no character"),
         (all(a < b for a, b in zip(vocab, vocab[1:])), "vocab is not sorted and distinct"),
-        (s["learning_rate"] > 0, "learning_rate is not above 0"),
-        (1 <= s["sample_length"] <= MAX_SAMPLE_LENGTH, "sample_length is out of range"),
-        (0 <= s["seed"] < 2**32, "seed is not from 0 to 2**32-1"),
-        (0 <= s["n"] < 2**62 and 0 <= s["p"] < 2**62, "n or p is out of range"),
-        (s["smooth_loss"] >= 0, "smooth_loss is negative"),
-        (np.abs(arrays["hprev"]).max() <= 1, "hprev is outside [-1, 1], where tanh's values lie"),
+        (scalars["learning_rate"] > 0, "learning_rate is not above 0"),
+        (1 <= scalars["sample_length"] <= MAX_SAMPLE_LENGTH, "sample_length is out of range"),
+        (0 <= scalars["seed"] < 2**32, "seed is not from 0 to 2**32-1"),
+        (0 <= scalars["n"] < 2**62 and 0 <= scalars["p"] < 2**62, "n or p is out of range"),
+        (scalars["smooth_loss"] >= 0, "smooth_loss is negative"),
+        (np.abs(arrays["hprev"]).max() <= 1, "hprev is outside [-1, 1], where tanh's lie"),
         (all(arrays["m" + k].min() >= 0 for k in PARAMS), "an Adagrad memory is negative"),
         (all(np.abs(arrays[k]).max() <= LARGEST_WEIGHT for k in PARAMS),
          f"a weight is larger than {LARGEST_WEIGHT:g}: too large to compute with"),
-        (0 <= s["rng_pos"] <= MT_WORDS and s["rng_has_gauss"] in (0, 1)
+        (0 <= scalars["rng_pos"] <= MT_WORDS and scalars["rng_has_gauss"] in (0, 1)
          and 0 <= arrays["rng_keys"].min() and arrays["rng_keys"].max() < 2**32,
          "the state of the random generator is out of range"),
     ]
@@ -471,12 +481,13 @@ def load_checkpoint(path):
         if not ok:
             raise invalid(why)
     rng = np.random.RandomState()
-    rng.set_state(("MT19937", arrays["rng_keys"].astype(np.uint32), s["rng_pos"],
-                   s["rng_has_gauss"], s["rng_cached_gaussian"]))
+    rng.set_state(("MT19937", arrays["rng_keys"].astype(np.uint32), scalars["rng_pos"],
+                   scalars["rng_has_gauss"], scalars["rng_cached_gaussian"]))
     state = {k: arrays[k] for k in (*PARAMS, *("m" + k for k in PARAMS), "hprev")}
-    state.update(chars=[chr(c) for c in vocab], rng=rng, smooth_loss=arrays["smooth_loss"][()])
+    state.update(chars=[chr(c) for c in vocab], rng=rng,
+                 smooth_loss=np.float64(scalars["smooth_loss"]))
     for k in ("hidden_size", "seq_length", "learning_rate", "sample_length", "seed", "n", "p"):
-        state[k] = s[k]
+        state[k] = scalars[k]
     return state
 
 
@@ -487,8 +498,9 @@ class Checkpoint:
     def __init__(self, path):
         self.path, self.owned, self.saved_n = path, None, None
 
-    def check(self, fresh):
-        """Find out now, not at the first save, whether path can be saved to."""
+    def prepare(self, fresh):
+        """Find out now, not at the first save, whether path can be saved to, and remove
+        what earlier saves to it left behind."""
         path = self.path
         if not path:
             raise CommandLineError("--checkpoint needs a file name, such as model.npz")
@@ -519,18 +531,18 @@ class Checkpoint:
         self.saved_n = state["n"]
 
     def kept(self):
-        """What the file holds now, for a message."""
+        """What the file holds now, for the end of a message."""
         if self.saved_n is not None:
-            return f"{self.path} keeps iteration {self.saved_n}"
+            return f"; {self.path} keeps iteration {self.saved_n}"
         if os.path.lexists(self.path):  # not read yet by a run that resumes it
-            return f"{self.path} is left as it was"
-        return "nothing saved"
+            return f"; {self.path} is left as it was"
+        return "; nothing saved"
 
 
 def remove_stale_temporaries(path):
     """Remove the temporary files that saves to path left behind when their process was
     killed (their names end in .PID.tmp, for a PID that no longer runs), and say so."""
-    if os.name != "posix":  # where os.kill(pid, 0) only asks whether pid runs
+    if os.name != "posix":  # elsewhere os.kill(pid, 0) would not ask, but end the process
         return
     for tmp in glob.glob(glob.escape(path) + ".*.tmp"):
         pid = tmp[len(path) + 1:-len(".tmp")]
@@ -539,8 +551,12 @@ def remove_stale_temporaries(path):
         try:
             os.kill(int(pid), 0)
         except ProcessLookupError:
-            os.remove(tmp)
-            say(f"removed {tmp}, left by a save that was interrupted")
+            try:
+                os.remove(tmp)
+                say(f"removed {tmp}, left by a save that was interrupted")
+            except OSError as e:
+                say(f"{tmp} is left by a save that was interrupted; cannot remove it: "
+                    f"{e.strerror}")
         except (OSError, OverflowError):  # another user's process, or no process number
             pass
 
@@ -562,8 +578,12 @@ def generate(state, prime, length, rng, temperature=1.0):
     prime, the first of the length characters is drawn uniformly."""
     char_to_ix, ix_to_char = char_maps(state["chars"])
     params = tuple(state[k] for k in PARAMS)
-    ixes = [char_to_ix[ch] for ch in prime] or [rng.choice(len(ix_to_char))]
-    to_draw = length if prime else length - 1
+    if prime:
+        ixes = [char_to_ix[ch] for ch in prime]
+        to_draw = length
+    else:
+        ixes = [rng.choice(len(ix_to_char))]
+        to_draw = length - 1
     h = np.zeros((state["hidden_size"], 1))
     if len(ixes) > 1:
         h = hidden_states(h, ixes[:-1], params)[:, -1:]  # the state after all but the last
@@ -603,6 +623,11 @@ class StopRequest:
         self.signum = signum
 
 
+def kept(checkpoint):
+    """What the checkpoint, if any, holds now, for the end of a message."""
+    return "" if checkpoint is None else checkpoint.kept()
+
+
 def fresh_seed():
     return int.from_bytes(os.urandom(4), "little")
 
@@ -640,11 +665,14 @@ def resumed_state(args, chars, checkpoint):
     if chars != state["chars"]:
         new = sorted(set(chars) - set(state["chars"]))
         gone = sorted(set(state["chars"]) - set(chars))
-        raise CommandLineError(
-            f"{args.input} does not have the checkpoint's characters ("
-            + "; ".join(([f"new: {describe_chars(new)}"] if new else [])
-                        + ([f"absent: {describe_chars(gone)}"] if gone else []))
-            + "); resume on the text the checkpoint was trained on")
+        differences = []
+        if new:
+            differences.append(f"new: {describe_chars(new)}")
+        if gone:
+            differences.append(f"absent: {describe_chars(gone)}")
+        raise CommandLineError(f"{args.input} does not have the checkpoint's characters "
+                               f"({'; '.join(differences)}); resume on the text the checkpoint "
+                               "was trained on")
     return state
 
 
@@ -657,9 +685,8 @@ def check_long_enough(path, data, seq_length):
 
 def run_training(args, checkpoint, stop):
     if checkpoint is not None:
-        checkpoint.check(fresh=not args.resume)
-    check_stdout([])
-    data, chars = read_data(args.input)
+        checkpoint.prepare(fresh=not args.resume)
+    data, chars = read_data(args.input)  # its line goes nowhere if stdout is closed, so then:
     check_stdout(chars)
     if args.resume:
         state = resumed_state(args, chars, checkpoint)
@@ -695,10 +722,9 @@ def run_training(args, checkpoint, stop):
                 if n == args.max_iters or stop.signum is not None:
                     break
     except FloatingPointError:
-        kept = f"; {checkpoint.kept()}" if checkpoint is not None else ""
         raise CommandLineError(
             f"training diverged at iteration {state['n']}: a number overflowed or became NaN"
-            f"{kept}. Start again with a smaller --learning-rate than {state['learning_rate']:g}")
+            f"{kept(checkpoint)}. Start again with a smaller --learning-rate than {state['learning_rate']:g}")
     if checkpoint is not None and checkpoint.saved_n != state["n"]:
         checkpoint.save(state)
     elapsed = time.perf_counter() - start
@@ -780,8 +806,8 @@ def parse_args(argv=None):
     model.add_argument("--sample-length", metavar="N",
                        type=number_type(int, 1, f"a whole number from 1 to {MAX_SAMPLE_LENGTH}",
                                         MAX_SAMPLE_LENGTH),
-                       help=f"characters in each sample; --sample-only prints this many too "
-                            f"(default: {sample_length})")
+                       help=f"characters in each sample while training, and what --sample-only "
+                            f"prints (default: {sample_length}, or the checkpoint's)")
     run = parser.add_argument_group("stopping and saving")
     run.add_argument("--max-iters", type=whole, metavar="N",
                      help="stop once iterations 0..N-1 have run, resumed ones included "
@@ -831,14 +857,14 @@ def main(argv=None):
         say(f"{parser.prog}: error: {e}")
         return 1
     except Interrupted as e:
-        say(f"{parser.prog}: stopped at once" + ("" if checkpoint is None else
-                                                  f"; {checkpoint.kept()}"))
+        say(f"{parser.prog}: stopped at once{kept(checkpoint)}")
         return 128 + e.signum
-    except OSError as e:  # what print() meets when stdout cannot be written
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to say
+    except OSError as e:  # print() could not write to stdout (other OSErrors become
+        # CommandLineErrors where they happen)
+        if sys.stdout is not None:  # nothing more goes there, at exit either
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         why = "it was closed" if isinstance(e, BrokenPipeError) else e.strerror
-        say(f"{parser.prog}: cannot write to stdout ({why}); stopped" + ("" if checkpoint is None
-                                                                        else f"; {checkpoint.kept()}"))
+        say(f"{parser.prog}: cannot write to stdout ({why}); stopped{kept(checkpoint)}")
         return 1
     finally:
         for s, handler in handlers.items():
