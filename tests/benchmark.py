@@ -6,7 +6,7 @@ Measurements that take too long for the test suite. Run from the project's folde
     python tests/benchmark.py memory           # peak memory on a 60 MB text
     python tests/benchmark.py golden DIR TEXT  # recorded outputs in DIR against this machine's
 
-speed times whole seeded runs, in this process, of the script's training loop, of the gist's
+speed times whole seeded runs, in this process (each variant going first in turn), of the script's training loop, of the gist's
 arithmetic done well (gist_done_well_stdout below: column ix of Wxh read instead of a product
 with a one-hot vector, dhraw added to column ix of dWxh, exp(y) once) and done literally
 (tests/reference.py), checks that all three print the same, and does so on TEXT (default
@@ -129,10 +129,11 @@ def speed(args):
                 "gist done well": lambda: gist_done_well_stdout(data, 1, iters),
                 "gist, one-hot": lambda: gist_stdout(data, 1, iters)}
         best, outputs = {}, {}
-        for _ in range(args.repeats):
-            for run_name, run in runs.items():
+        names = list(runs)
+        for repeat in range(args.repeats):
+            for run_name in names[repeat % 3:] + names[:repeat % 3]:  # each goes first once
                 start = time.perf_counter()
-                outputs[run_name] = run()
+                outputs[run_name] = runs[run_name]()
                 best[run_name] = min(best.get(run_name, 1e9), time.perf_counter() - start)
         same = len(set(outputs.values())) == 1
         print(f"{name}: vocabulary {vocab_size}, {iters} iterations, best of {args.repeats}; "
