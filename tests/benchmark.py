@@ -7,9 +7,9 @@ Measurements that take too long for the test suite. Run from the project's folde
     python tests/benchmark.py golden DIR TEXT  # recorded outputs in DIR against this machine's
 
 speed times whole seeded runs, in this process and each going first in turn, of the script's
-training loop, of the gist's arithmetic done well (gist_done_well_stdout below: column ix of Wxh read instead of a product
-with a one-hot vector, dhraw added to column ix of dWxh, exp(y) once) and done literally
-(tests/reference.py), checks that all three print the same, and does so on TEXT (default
+training loop, of the gist's arithmetic done well (gist_done_well_stdout below: column ix of
+Wxh read instead of a product with a one-hot vector, dhraw added to column ix of dWxh, exp(y)
+once) and done literally (tests/reference.py), checks that all three print the same, and does so on TEXT (default
 input.txt) and on a generated text of 3000 distinct characters.
 """
 import argparse
