@@ -13,12 +13,16 @@ if __name__ == "__main__" and hasattr(signal, "pthread_sigmask"):
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
 
 import argparse
+import contextlib
 import glob
+import hashlib
 import io
+import stat
 import math
 import os
 import time
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -217,7 +221,12 @@ def read_text(path):
     """The whole file as a string, decoded from UTF-8, newlines as they are."""
     try:
         with open(path, "rb") as f:
-            raw = f.read(MAX_TEXT_BYTES + 1)
+            raw = bytearray()  # grown a block at a time: read(n) would take n bytes at once
+            while len(raw) <= MAX_TEXT_BYTES:
+                block = f.read(2**20)
+                if not block:
+                    break
+                raw += block
     except FileNotFoundError:
         raise CommandLineError(f"{path}: no such file; give the path of a text file") from None
     except IsADirectoryError:
@@ -238,11 +247,12 @@ def read_text(path):
 
 
 def array_bytes(hidden_size, vocab_size, seq_length):
-    """About what one training iteration's float64 arrays take: five copies of the parameters
-    (themselves, Adagrad memory, gradients, two temporaries), and per step of a chunk the
-    state and the logits, probabilities and gradient of the output."""
+    """About what one training iteration's float64 arrays take at their peak: seven copies of
+    the parameters (themselves, Adagrad memory, gradients, and the temporaries of the update
+    and of the gradients' outer products), and per step of a chunk the state and the
+    logits, probabilities and gradient of the output."""
     params = hidden_size * (hidden_size + 2 * vocab_size + 1) + vocab_size
-    return 8 * (5 * params + seq_length * (2 * hidden_size + 3 * vocab_size))
+    return 8 * (7 * params + seq_length * (2 * hidden_size + 3 * vocab_size))
 
 
 def size_problem(hidden_size, vocab_size, seq_length):
@@ -299,7 +309,8 @@ LARGEST_WEIGHT = 1e100  # beyond this a forward pass could overflow before tanh
 def checkpoint_arrays(state):
     """The training state as the arrays of a checkpoint."""
     _, rng_keys, rng_pos, rng_has_gauss, rng_cached_gaussian = state["rng"].get_state()
-    values = dict(state, format_version=CHECKPOINT_VERSION, vocab=[ord(ch) for ch in state["chars"]],
+    values = dict(state, format_version=CHECKPOINT_VERSION,
+                  vocab=[ord(ch) for ch in state["chars"]],
                   rng_keys=rng_keys, rng_pos=rng_pos, rng_has_gauss=rng_has_gauss,
                   rng_cached_gaussian=rng_cached_gaussian)
     return {name: np.asarray(values[name], dtype=DTYPES[kind])
@@ -307,7 +318,7 @@ def checkpoint_arrays(state):
 
 
 def file_identity(path):
-    """What tells the file at path from any other, or one changed since: None if none."""
+    """(device, inode, size, modification time) of the file at path; None if there is none."""
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -315,49 +326,29 @@ def file_identity(path):
     return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
 
 
+def file_digest(path):
+    digest = hashlib.blake2b()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(2**20), b""):
+            digest.update(block)
+    return digest.digest()
+
+
 def temporary_path(path):
     return f"{path}.{os.getpid()}.tmp"
 
 
-def save_checkpoint(path, state, owned=None):
-    """
-    Write state to path, whole or not at all: into a temporary file beside it, then moved
-    onto path. A file already at path is replaced only if it is the one whose identity is
-    owned (see file_identity); with owned None, path must not exist. Returns the identity
-    of the file written.
-    """
-    arrays = checkpoint_arrays(state)
-    if not all(np.isfinite(a).all() for a in arrays.values()):
-        raise CommandLineError(f"not saving {path}: the state holds infinite or NaN numbers")
-    conflict = CommandLineError(f"not saving {path}: another program wrote it while this run "
-                                "trained; give each run a path of its own")
-    tmp = temporary_path(path)
+@contextlib.contextmanager
+def signals_held():
+    """Ctrl-C and SIGTERM wait until the block is done, where the platform can hold them."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
     try:
-        with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        found = file_identity(path)
-        if found is not None and found != owned:
-            raise conflict
-        if found is None:
-            try:
-                os.link(tmp, path)  # creates path, or fails if another program did meanwhile
-            except FileExistsError:
-                raise conflict from None
-            except OSError:  # a file system without hard links: claim the name, then fill it
-                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL))
-                os.replace(tmp, path)
-        else:
-            os.replace(tmp, path)
-    except FileExistsError:
-        raise conflict from None
-    except OSError as e:
-        raise CommandLineError(f"cannot write checkpoint {path}: {e.strerror or e}") from None
+        yield
     finally:
-        if os.path.lexists(tmp):  # linked, or failed or interrupted (the old file stands)
-            os.remove(tmp)
-    return file_identity(path)
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def read_entry(npz, info, name, shape, invalid):
@@ -401,7 +392,8 @@ def read_checkpoint_arrays(f, invalid):
         raise invalid("it is not an .npz file")
     f.seek(size - ZIP_END_SIZE)
     end = f.read(ZIP_END_SIZE)
-    if end[:4] != ZIP_END or int.from_bytes(end[10:12], "little") > MOST_ENTRIES:
+    entries, directory = int.from_bytes(end[10:12], "little"), int.from_bytes(end[12:16], "little")
+    if end[:4] != ZIP_END or entries > MOST_ENTRIES or directory > MOST_ENTRIES * 1024:
         raise invalid("it is not an .npz file as this script writes them")
     f.seek(0)
     with zipfile.ZipFile(f) as npz:
@@ -442,21 +434,9 @@ def read_checkpoint_arrays(f, invalid):
     return arrays
 
 
-def load_checkpoint(path):
-    """The training state saved in path, every entry checked before it is used. Nothing in
-    the file is executed (no pickles), and nothing larger than its entries should be is read."""
-    def invalid(why):
-        return CommandLineError(f"{path} is not a usable min-char-rnn checkpoint: {why}")
-
-    try:
-        with open(path, "rb") as f:
-            arrays = read_checkpoint_arrays(f, invalid)
-    except FileNotFoundError:
-        raise CommandLineError(f"no checkpoint at {path}; check its path")
-    except IsADirectoryError:
-        raise CommandLineError(f"{path} is a folder, not a checkpoint file")
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, NotImplementedError) as e:
-        raise invalid(f"cannot read it ({' '.join(str(e).split()) or type(e).__name__})")
+def checkpoint_problem(arrays):
+    """What makes the arrays of a checkpoint unusable, or None: the checks of every value,
+    made before loading one and before saving one."""
     scalars = {name: a.item() for name, a in arrays.items() if a.shape == ()}  # Python numbers
     vocab = arrays["vocab"].tolist()
     checks = [
@@ -479,12 +459,37 @@ def load_checkpoint(path):
     ]
     for ok, why in checks:
         if not ok:
-            raise invalid(why)
+            return why
+    return None
+
+
+def load_checkpoint(path):
+    """The training state saved in path, every entry checked before it is used. Nothing in
+    the file is executed (no pickles), and nothing larger than its entries should be is read."""
+    def invalid(why):
+        return CommandLineError(f"{path} is not a usable min-char-rnn checkpoint: {why}")
+
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode) and not os.path.isdir(path):
+            raise invalid("it is not a regular file")  # a pipe or a device would never end
+        with open(path, "rb") as f:
+            arrays = read_checkpoint_arrays(f, invalid)
+    except FileNotFoundError:
+        raise CommandLineError(f"no checkpoint at {path}; check its path") from None
+    except IsADirectoryError:
+        raise CommandLineError(f"{path} is a folder, not a checkpoint file") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, NotImplementedError,
+            zlib.error) as e:
+        raise invalid(f"cannot read it ({' '.join(str(e).split()) or type(e).__name__})")
+    problem = checkpoint_problem(arrays)
+    if problem:
+        raise invalid(problem)
+    scalars = {name: a.item() for name, a in arrays.items() if a.shape == ()}  # Python numbers
     rng = np.random.RandomState()
     rng.set_state(("MT19937", arrays["rng_keys"].astype(np.uint32), scalars["rng_pos"],
                    scalars["rng_has_gauss"], scalars["rng_cached_gaussian"]))
     state = {k: arrays[k] for k in (*PARAMS, *("m" + k for k in PARAMS), "hprev")}
-    state.update(chars=[chr(c) for c in vocab], rng=rng,
+    state.update(chars=[chr(c) for c in arrays["vocab"].tolist()], rng=rng,
                  smooth_loss=np.float64(scalars["smooth_loss"]))
     for k in ("hidden_size", "seq_length", "learning_rate", "sample_length", "seed", "n", "p"):
         state[k] = scalars[k]
@@ -492,11 +497,12 @@ def load_checkpoint(path):
 
 
 class Checkpoint:
-    """The file a training run saves into: only a file this run wrote or read is replaced,
-    and it always holds a whole state. saved_n is the iteration it holds, None if none."""
+    """The file a training run saves into, always holding a whole state; only a file this
+    run wrote or read is replaced. saved_n is the iteration it holds, None if none yet."""
 
     def __init__(self, path):
-        self.path, self.owned, self.saved_n = path, None, None
+        self.path, self.saved_n = path, None
+        self.owned = None  # (file_identity, file_digest) of the file as this run last saw it
 
     def prepare(self, fresh):
         """Find out now, not at the first save, whether path can be saved to, and remove
@@ -504,15 +510,21 @@ class Checkpoint:
         path = self.path
         if not path:
             raise CommandLineError("--checkpoint needs a file name, such as model.npz")
-        if path.endswith(os.sep) or os.path.isdir(path):
+        if os.path.isdir(path):
             raise CommandLineError(f"--checkpoint {path} is a folder; give a file name, such as "
                                    f"{os.path.join(path, 'model.npz')}")
+        if path.endswith(os.sep):
+            raise CommandLineError(f"--checkpoint {path} ends with {os.sep}; give a file name, "
+                                   f"such as {os.path.join(path, 'model.npz')}")
         folder = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(folder):
             raise CommandLineError(f"cannot save {path}: no folder {folder}")
         if fresh and os.path.lexists(path):
             raise CommandLineError(f"{path} already exists; add --resume to go on training it, "
                                    "or give a new path to start afresh")
+        if os.path.islink(path):
+            raise CommandLineError(f"--checkpoint {path} is a symbolic link; give the path of the "
+                                   f"file itself, {os.path.realpath(path)}")
         remove_stale_temporaries(path)
         try:
             with open(temporary_path(path), "wb"):  # what each save writes first
@@ -523,12 +535,67 @@ class Checkpoint:
 
     def load(self):
         state = load_checkpoint(self.path)
-        self.owned, self.saved_n = file_identity(self.path), state["n"]
+        self.owned = file_identity(self.path), file_digest(self.path)
+        self.saved_n = state["n"]
         return state
 
+    def owns(self, found):
+        """Whether found, the file_identity of the file at path, is the file this run last
+        wrote or read: the same file, or the same only touched since."""
+        if self.owned is None:
+            return False
+        identity, digest = self.owned
+        return found == identity or (found[:3] == identity[:3]
+                                     and file_digest(self.path) == digest)
+
     def save(self, state):
-        self.owned = save_checkpoint(self.path, state, self.owned)
-        self.saved_n = state["n"]
+        """Write state to path, whole or not at all: into a temporary file beside it, then
+        moved onto path. If another program has written path meanwhile, it is left alone,
+        and the state goes to PATH.PID.npz instead."""
+        path, tmp = self.path, temporary_path(self.path)
+        arrays = checkpoint_arrays(state)
+        problem = checkpoint_problem(arrays)
+        if problem:
+            raise CommandLineError(f"not saving {path}: {problem}{self.kept()}")
+        try:
+            with open(tmp, "wb") as f:
+                np.savez(f, **arrays)
+                f.flush()
+                os.fsync(f.fileno())
+            digest = file_digest(tmp)
+            with signals_held():  # the file and what this run knows of it change together
+                found = file_identity(path)
+                if found is None:
+                    self.create(tmp)
+                elif self.owns(found):
+                    os.replace(tmp, path)
+                else:
+                    raise FileExistsError
+                self.owned, self.saved_n = (file_identity(path), digest), state["n"]
+        except FileExistsError:
+            aside = f"{path}.{os.getpid()}.npz"
+            try:
+                os.replace(tmp, aside)
+                instead = f"; this run's state is saved in {aside} instead"
+            except OSError:
+                instead = "; this run's state is not saved"
+            raise CommandLineError(f"not saving {path}: another program wrote it while this run "
+                                   f"trained{instead}") from None
+        except OSError as e:
+            raise CommandLineError(f"cannot save {path}: {e.strerror or e}{self.kept()}") from None
+        finally:
+            if os.path.lexists(tmp):  # linked, or failed or interrupted (the old file stands)
+                os.remove(tmp)
+
+    def create(self, tmp):
+        """Give the written temporary file tmp the name path, if no file has it yet."""
+        try:
+            os.link(tmp, self.path)  # fails if another program created path meanwhile
+        except FileExistsError:
+            raise
+        except OSError:  # a file system without hard links: claim the name, then fill it
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL))
+            os.replace(tmp, self.path)
 
     def kept(self):
         """What the file holds now, for the end of a message."""
@@ -611,14 +678,18 @@ class Interrupted(Exception):
 
 
 class StopRequest:
-    """The handler of Ctrl-C and SIGTERM. The first one asks training to stop after the
-    iteration under way; a second one, or the first when at_once, raises Interrupted."""
+    """The handler of Ctrl-C and SIGTERM. While training runs (at_once False), the first one
+    asks it to stop after the iteration under way; a second one, or any while at_once,
+    raises Interrupted, once: the signals after that are ignored while the program ends."""
 
-    def __init__(self, at_once):
-        self.at_once, self.signum = at_once, None
+    def __init__(self):
+        self.at_once, self.signum, self.raised = True, None, False
 
     def __call__(self, signum, frame):
+        if self.raised:
+            return
         if self.at_once or self.signum is not None:
+            self.raised = True
             raise Interrupted(signum)
         self.signum = signum
 
@@ -686,8 +757,8 @@ def check_long_enough(path, data, seq_length):
 def run_training(args, checkpoint, stop):
     if checkpoint is not None:
         checkpoint.prepare(fresh=not args.resume)
-    data, chars = read_data(args.input)  # its line goes nowhere if stdout is closed, so then:
-    check_stdout(chars)
+    data, chars = read_data(args.input)
+    check_stdout(chars)  # only now: print() does nothing at all when stdout is closed
     if args.resume:
         state = resumed_state(args, chars, checkpoint)
         check_long_enough(args.input, data, state["seq_length"])
@@ -714,6 +785,7 @@ def run_training(args, checkpoint, stop):
         say(f"seed {state['seed']} (pass --seed {state['seed']} to repeat this run)")
     save_every_n = args.save_every or save_every
     n0, start = state["n"], time.perf_counter()
+    stop.at_once = False  # from now on a first signal lets the iteration under way finish
     try:
         with np.errstate(over="raise", divide="raise", invalid="raise"):
             for n in train(data, state):
@@ -724,7 +796,8 @@ def run_training(args, checkpoint, stop):
     except FloatingPointError:
         raise CommandLineError(
             f"training diverged at iteration {state['n']}: a number overflowed or became NaN"
-            f"{kept(checkpoint)}. Start again with a smaller --learning-rate than {state['learning_rate']:g}")
+            f"{kept(checkpoint)}. Start again with a smaller --learning-rate than "
+            f"{state['learning_rate']:g}") from None
     if checkpoint is not None and checkpoint.saved_n != state["n"]:
         checkpoint.save(state)
     elapsed = time.perf_counter() - start
@@ -778,16 +851,21 @@ def prime_type(text):
     return text
 
 
+class OneLineErrors(argparse.ArgumentParser):
+    def error(self, message):  # without the usage, which argparse prints first
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
 def parse_args(argv=None):
     whole = number_type(int, 1, "a whole number of at least 1")
     positive = number_type(float, 0, "a finite number above 0")
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrors(
         prog="min_char_rnn.py",
         description="Train a character-level vanilla RNN on a text, as min-char-rnn.py does; "
                     "save, resume and sample from it.",
         epilog=f"Limits: a text of at most {MAX_TEXT_BYTES // 2**20} MiB; a model whose arrays "
-               f"take at most {MAX_ARRAY_BYTES // 2**30} GiB (about 40 bytes per parameter "
-               "plus 8 x seq_length x (2 x hidden size + 3 x characters)).")
+               f"take at most {MAX_ARRAY_BYTES // 2**30} GiB (56 bytes per parameter plus "
+               "8 x seq_length x (2 x hidden size + 3 x characters)).")
     # The flags of the model default to None, "not given": a fresh run then takes the value
     # of the hyperparameters block, a resumed one the checkpoint's.
     parser.add_argument("input", nargs="?", default="input.txt", metavar="TEXT",
@@ -844,12 +922,14 @@ def parse_args(argv=None):
 
 def main(argv=None):
     parser, args = parse_args(argv)
-    checkpoint = None if args.sample_only or args.checkpoint is None else Checkpoint(args.checkpoint)
-    stop = StopRequest(at_once=args.sample_only)  # generating has no iteration to finish
+    checkpoint = None  # the file training saves into: none when generating
+    if args.checkpoint is not None and not args.sample_only:
+        checkpoint = Checkpoint(args.checkpoint)
+    stop = StopRequest()
     handlers = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
-    if hasattr(signal, "pthread_sigmask"):  # held since the start (see the top of the file)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
     try:
+        if hasattr(signal, "pthread_sigmask"):  # held since the start (see the top of the file)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
         if sys.stdout is not None:
             sys.stdout.reconfigure(line_buffering=True)  # each line as printed, into a pipe too
         return run_sample_only(args) if args.sample_only else run_training(args, checkpoint, stop)
@@ -859,6 +939,10 @@ def main(argv=None):
     except Interrupted as e:
         say(f"{parser.prog}: stopped at once{kept(checkpoint)}")
         return 128 + e.signum
+    except MemoryError:
+        say(f"{parser.prog}: error: out of memory{kept(checkpoint)}; use a smaller --hidden-size "
+            "or --seq-length, or a text with fewer distinct characters")
+        return 1
     except OSError as e:  # print() could not write to stdout (other OSErrors become
         # CommandLineErrors where they happen)
         if sys.stdout is not None:  # nothing more goes there, at exit either

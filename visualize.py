@@ -18,7 +18,6 @@ if __name__ == "__main__" and hasattr(signal, "pthread_sigmask"):
     # hold Ctrl-C and SIGTERM, even during `import numpy`, until main() handles them cleanly
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
 
-import argparse
 import collections
 import itertools
 import json
@@ -28,8 +27,8 @@ import time
 
 import numpy as np
 
-from min_char_rnn import (PARAMS, CommandLineError, Interrupted, StopRequest, char_maps,
-                          hidden_states, load_checkpoint, number_type, read_text)
+from min_char_rnn import (PARAMS, CommandLineError, Interrupted, OneLineErrors, StopRequest,
+                          char_maps, hidden_states, load_checkpoint, number_type, read_text)
 
 BLOCK = 4096  # steps whose outputs are computed by one matrix product
 TOP = 5  # guesses shown for the next character
@@ -123,7 +122,7 @@ def script_json(data):
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrors(
         prog="visualize.py",
         description="Measure how well a min_char_rnn.py checkpoint predicts a text, and write "
                     "a page that shows its neurons and guesses over the start of the text.")
@@ -131,7 +130,8 @@ def parse_args(argv=None):
     parser.add_argument("text", help="the UTF-8 text to read")
     parser.add_argument("-o", "--output", metavar="PAGE.html",
                         help="the page to write (default: the checkpoint's path, ending .html)")
-    parser.add_argument("--chars", type=number_type(int, 1, "a whole number of at least 1"), default=2000, metavar="N",
+    parser.add_argument("--chars", type=number_type(int, 1, "a whole number of at least 1"),
+                        default=2000, metavar="N",
                         help="characters of the text shown on the page (default: 2000)")
     return parser, parser.parse_args(argv)
 
@@ -204,7 +204,7 @@ def clear_progress():
 
 def main(argv=None):
     parser, args = parse_args(argv)
-    handlers = {s: signal.signal(s, StopRequest(at_once=True))
+    handlers = {s: signal.signal(s, StopRequest())
                 for s in (signal.SIGINT, signal.SIGTERM)}
     if hasattr(signal, "pthread_sigmask"):  # held since the start (see the top of the file)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})

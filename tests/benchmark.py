@@ -1,7 +1,7 @@
 """
 Measurements that take too long for the test suite. Run from the project's folder:
 
-    python tests/benchmark.py speed [TEXT]     # iterations per second: script vs the gist's arithmetic
+    python tests/benchmark.py speed [TEXT]     # iterations per second, script and gist
     python tests/benchmark.py save             # what periodic checkpoints cost
     python tests/benchmark.py memory           # peak memory on a 60 MB text
     python tests/benchmark.py golden DIR TEXT  # recorded outputs in DIR against this machine's
@@ -9,8 +9,8 @@ Measurements that take too long for the test suite. Run from the project's folde
 speed times whole seeded runs, in this process and each going first in turn, of the script's
 training loop, of the gist's arithmetic done well (gist_done_well_stdout below: column ix of
 Wxh read instead of a product with a one-hot vector, dhraw added to column ix of dWxh, exp(y)
-once) and done literally (tests/reference.py), checks that all three print the same, and does so on TEXT (default
-input.txt) and on a generated text of 3000 distinct characters.
+once) and done literally (tests/reference.py), checks that all three print the same, and
+does so on TEXT (default input.txt) and on a generated text of 3000 distinct characters.
 """
 import argparse
 import contextlib
@@ -157,12 +157,13 @@ def save(args):
                 start = time.perf_counter()
                 if os.path.exists(path):
                     os.remove(path)
-                min_char_rnn.save_checkpoint(path, state)
+                min_char_rnn.Checkpoint(path).save(state)
                 times.append(time.perf_counter() - start)
             size = os.path.getsize(path)
         seconds = sorted(times)[len(times) // 2]
         every = min_char_rnn.save_every
-        print(f"{name}: a save writes {size / 1e6:.1f} MB in {seconds * 1e3:.1f} ms (median of 10); "
+        print(f"{name}: a save writes {size / 1e6:.1f} MB in {seconds * 1e3:.1f} ms "
+              "(median of 10); "
               f"an iteration takes {per_iteration * 1e3:.2f} ms; saving every {every} iterations "
               f"costs {100 * seconds / (every * per_iteration):.2f}% of training time")
 

@@ -1,5 +1,6 @@
 """Checkpoints: saved whole, loaded exactly, resumed as if never stopped, read safely."""
 import io
+import os
 import pickle
 import signal
 import zipfile
@@ -8,8 +9,9 @@ import numpy as np
 import pytest
 
 import min_char_rnn
-from conftest import SHORT_TEXT, limit_memory, npz_arrays, run_main, run_script, start_script, train_to
-from min_char_rnn import PARAMS, char_maps, init_training, load_checkpoint, save_checkpoint
+from conftest import (SHORT_TEXT, limit_memory, npz_arrays, run_main, run_script, start_script,
+                      train_to)
+from min_char_rnn import PARAMS, Checkpoint, char_maps, init_training, load_checkpoint
 
 SMALL = ["--hidden-size", 12, "--seq-length", 6, "--learning-rate", 0.05, "--sample-length", 40]
 
@@ -19,7 +21,7 @@ def test_save_and_load_round_trip(tmp_path, short_text, capsys):
     state = init_training(sorted(set(data)), 4, hidden_size=7, seq_length=5, sample_length=30)
     train_to(data, state, 123)
     path = tmp_path / "model.npz"
-    save_checkpoint(path, state)
+    Checkpoint(path).save(state)
     loaded = load_checkpoint(path)
     assert loaded.keys() == state.keys()
     for k, v in state.items():
@@ -72,23 +74,21 @@ def test_stopping_and_resuming_changes_nothing(tmp_path, short_text, capsys, sto
         np.testing.assert_array_equal(saved[k], expected[k], err_msg=k)
 
 
-def test_a_periodic_save_holds_the_state_of_its_iteration(tmp_path, short_text, capsys):
+def test_a_periodic_save_holds_the_state_of_its_iteration(tmp_path, short_text, capsys,
+                                                           monkeypatch):
     """The save at iteration 50 of a run going on to 75 is the state a run stopped at 50
     saves: n, p, hprev and smooth_loss included."""
     path = tmp_path / "m.npz"
     saved = []
-    real_save = min_char_rnn.save_checkpoint
+    real_save = Checkpoint.save
 
-    def save_and_keep(path, state, owned=None):
+    def save_and_keep(checkpoint, state):
         saved.append({k: a.copy() for k, a in min_char_rnn.checkpoint_arrays(state).items()})
-        return real_save(path, state, owned)
+        real_save(checkpoint, state)
 
-    min_char_rnn.save_checkpoint = save_and_keep
-    try:
-        one_run(capsys, short_text, path, "--seed", 5, *SMALL, "--max-iters", 75,
-                "--save-every", 50)
-    finally:
-        min_char_rnn.save_checkpoint = real_save
+    monkeypatch.setattr(Checkpoint, "save", save_and_keep)
+    one_run(capsys, short_text, path, "--seed", 5, *SMALL, "--max-iters", 75, "--save-every", 50)
+    monkeypatch.undo()
     assert [int(a["n"]) for a in saved] == [50, 75]
     one_run(capsys, short_text, tmp_path / "at50.npz", "--seed", 5, *SMALL, "--max-iters", 50)
     for k, expected in npz_arrays(tmp_path / "at50.npz").items():
@@ -394,6 +394,26 @@ def inflating_entry(path, arrays, tmp_path):
                     f.write(bytes(10**6))
 
 
+def corrupt_deflate(path, arrays, tmp_path):
+    """A compressed checkpoint whose Whh entry has its compressed bytes scrambled."""
+    np.savez_compressed(path, **arrays)
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as z:
+        info = z.getinfo("Whh.npy")
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    for i in range(start + 5, start + 60):
+        data[i] ^= 0xA5
+    path.write_bytes(bytes(data))
+
+
+def a_large_directory(path, arrays, tmp_path):
+    """The end record of the zip claims a central directory of 10 MB."""
+    write_npz(path, arrays)
+    data = bytearray(path.read_bytes())
+    data[-10:-6] = (10**7).to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+
+
 def pickled(path, arrays, tmp_path):
     with open(path, "wb") as f:
         pickle.dump(Trap(tmp_path / "trap"), f)
@@ -423,6 +443,11 @@ BAD_CHECKPOINTS = {  # what is done to a good checkpoint, and what the error lin
     "a text file": dict(craft=written(lambda path, arrays, tmp: path.write_text("some text\n")),
                         message="it is not an .npz file"),
     "a pickle": dict(craft=written(pickled), message="it is not an .npz file"),
+    "a named pipe": dict(craft=written(lambda path, arrays, tmp: os.mkfifo(path)),
+                         message="it is not a regular file"),
+    "a corrupt compressed entry": dict(craft=written(corrupt_deflate), message="cannot read it"),
+    "a central directory too large": dict(craft=written(a_large_directory),
+                                          message="it is not an .npz file as this script writes"),
     "a single .npy array": dict(craft=written(one_npy), message="it is not an .npz file"),
     "a pickle as an entry": dict(craft=written(a_pickle_as_an_entry),
                                  message="cannot read it"),
@@ -500,7 +525,7 @@ BAD_CHECKPOINTS = {  # what is done to a good checkpoint, and what the error lin
     "an entry inflating to 40 MB": dict(craft=written(inflating_entry),
                                          message="Whh is larger than a checkpoint's Whh"),
     "a hidden size too large to hold": dict(craft=changed(hidden_size=np.array(10**6)),
-                                            message="need about 3.73e+04 GiB of arrays"),
+                                            message="need about 5.22e+04 GiB of arrays"),
 }
 
 
@@ -544,6 +569,7 @@ def test_a_save_of_a_state_holding_nan_writes_nothing(tmp_path, short_text):
     data = short_text.read_text()
     state = init_training(sorted(set(data)), 4, hidden_size=7, seq_length=5)
     state["Why"][1, 2] = np.nan
-    with pytest.raises(min_char_rnn.CommandLineError, match="holds infinite or NaN"):
-        save_checkpoint(tmp_path / "m.npz", state)
+    with pytest.raises(min_char_rnn.CommandLineError,
+                       match="not saving .*m.npz: a number is infinite or NaN; nothing saved"):
+        Checkpoint(str(tmp_path / "m.npz")).save(state)
     assert list(tmp_path.iterdir()) == [short_text]

@@ -1,6 +1,7 @@
 """The hard edges: whatever a user or a file does ends in one line, a non-zero exit and
 nothing lost, never a traceback, a warning, runaway memory or a checkpoint replaced."""
 import os
+import resource
 import select
 import signal
 import subprocess
@@ -79,7 +80,7 @@ def big_texts(tmp_path_factory):
 MEMORY = {
     "a hidden size of a million": dict(
         args=[INPUT, "--hidden-size", 10**6],
-        message="hidden size 1000000, 61 characters and seq_length 25 need about 3.73e+04 GiB of "
+        message="hidden size 1000000, 61 characters and seq_length 25 need about 5.22e+04 GiB of "
                 "arrays, more than the 4 GiB this script allows; use a smaller --hidden-size or "
                 "--seq-length"),
     "a chunk longer than the text": dict(
@@ -109,6 +110,39 @@ def test_what_cannot_fit_is_refused_at_once(big_texts, case):
     assert result.returncode in (1, 2) and result.stdout.count("\n") <= 1
     assert "Traceback" not in result.stderr and "MemoryError" not in result.stderr
     assert case["message"].format(texts=big_texts) in result.stderr.splitlines()[-1]
+
+
+def test_running_out_of_memory_gets_one_line(tmp_path):
+    """A model within the limits, on a machine with less memory than it needs."""
+    result = run_script(INPUT, "--hidden-size", 3000, "--max-iters", 2,
+                        preexec_fn=limit_memory(400))
+    one_error_line(result, "out of memory; use a smaller --hidden-size or --seq-length, or a "
+                           "text with fewer distinct characters")
+
+
+def test_a_state_that_could_not_be_loaded_is_not_saved(tmp_path, capsys):
+    """A learning rate of 1e200 throws the weights beyond what a checkpoint may hold."""
+    path = tmp_path / "m.npz"
+    status, out, err = run_main(capsys, INPUT, *TINY, "--learning-rate", 1e200, "--max-iters", 5,
+                                "--checkpoint", path, "--save-every", 1)
+    assert status == 1
+    assert err.splitlines()[-1] == f"min_char_rnn.py: error: not saving {path}: a weight is " \
+                                   "larger than 1e+100: too large to compute with; nothing saved"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_save_that_fails_says_what_the_checkpoint_keeps(resumable):
+    """Files may not grow past 10 kB: the save writes its temporary file and fails."""
+    before = resumable.read_bytes()
+
+    def small_files():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (10**4, 10**4))
+    result = run_script(INPUT, "--checkpoint", resumable, "--resume", "--max-iters", 10,
+                        preexec_fn=small_files)
+    one_error_line(result, f"cannot save {resumable}: File too large; {resumable} keeps "
+                           "iteration 3")
+    assert resumable.read_bytes() == before
+    assert sorted(p.name for p in resumable.parent.iterdir()) == ["m.npz"]
 
 
 # 4. Output that cannot be written
@@ -178,7 +212,7 @@ def test_a_closed_pipe_stops_the_run_and_says_what_is_saved(resumable):
 PATHS = {
     "empty": dict(path="", message="--checkpoint needs a file name, such as model.npz"),
     "a missing folder with a slash": dict(
-        path="{tmp}/new/", message="--checkpoint {tmp}/new/ is a folder; give a file name, such "
+        path="{tmp}/new/", message="--checkpoint {tmp}/new/ ends with /; give a file name, such "
                                    "as {tmp}/new/model.npz"),
     "an existing folder": dict(path="{tmp}", message="--checkpoint {tmp} is a folder; give a "
                                                      "file name, such as {tmp}/model.npz"),
@@ -204,6 +238,15 @@ def test_a_checkpoint_path_that_cannot_be_saved_is_refused_before_training(tmp_p
     assert list(tmp_path.iterdir()) == []
 
 
+def test_resuming_through_a_symbolic_link_is_refused(resumable, capsys):
+    link = resumable.parent / "link.npz"
+    link.symlink_to(resumable)
+    status, out, err = run_main(capsys, INPUT, "--checkpoint", link, "--resume")
+    assert status == 1 and out == ""
+    assert err == f"min_char_rnn.py: error: --checkpoint {link} is a symbolic link; give the " \
+                  f"path of the file itself, {resumable}\n"
+
+
 # 6. Two runs, one path
 
 def interfering(monkeypatch, at_iteration, act):
@@ -226,11 +269,22 @@ def test_a_run_never_replaces_a_checkpoint_it_did_not_write(tmp_path, capsys, mo
     interfering(monkeypatch, when, lambda: path.write_bytes(b"another run's checkpoint"))
     status, out, err = run_main(capsys, INPUT, *TINY, "--max-iters", 50, "--checkpoint", path,
                                 "--save-every", 10)
+    aside = tmp_path / f"m.npz.{os.getpid()}.npz"
     assert status == 1
     assert err.splitlines()[-1] == f"min_char_rnn.py: error: not saving {path}: another program " \
-                                   "wrote it while this run trained; give each run a path of its own"
+                                   f"wrote it while this run trained; this run's state is saved " \
+                                   f"in {aside} instead"
     assert path.read_bytes() == b"another run's checkpoint"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz", aside.name]
+    assert npz_arrays(aside)["n"] == 10 * (when // 10 + 1)  # the save that found the conflict
+
+
+def test_a_checkpoint_only_touched_is_still_the_runs_own(tmp_path, capsys, monkeypatch):
+    path = tmp_path / "m.npz"
+    interfering(monkeypatch, 13, lambda: os.utime(path, (1, 1)))
+    status, out, err = run_main(capsys, INPUT, *TINY, "--max-iters", 20, "--checkpoint", path,
+                                "--save-every", 10)
+    assert status == 0 and npz_arrays(path)["n"] == 20
 
 
 def test_a_checkpoint_deleted_while_training_is_written_again(tmp_path, capsys, monkeypatch):
@@ -265,12 +319,20 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["Ctrl-C", "SIGTERM"])
 @pytest.mark.parametrize("module", ["argparse", "numpy"])
 def test_a_signal_while_the_script_starts_stops_it_cleanly(tmp_path, signum, module):
+    """Held from the first lines of the file, it is handled once main() can: before training
+    has begun, by stopping at once."""
     result = run_with_signals_at(module, [signum], INPUT, *TINY, "--checkpoint", tmp_path / "m.npz",
                                  "--max-iters", 1000)
     assert result.returncode == 128 + signum
-    assert "Traceback" not in result.stderr
-    assert result.stderr.splitlines()[-1] == f"interrupted at iteration 1: saved {tmp_path}/m.npz; " \
-                                             "add --resume to go on"
+    assert result.stderr == "min_char_rnn.py: stopped at once; nothing saved\n"
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_two_signals_while_the_script_starts_give_one_line(tmp_path):
+    result = run_with_signals_at("numpy", [signal.SIGINT, signal.SIGTERM], INPUT, *TINY,
+                                 "--max-iters", 1000)
+    assert result.returncode == 128 + signal.SIGINT
+    assert result.stderr == "min_char_rnn.py: stopped at once\n"
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["Ctrl-C", "SIGTERM"])
