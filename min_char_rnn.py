@@ -317,6 +317,14 @@ def checkpoint_arrays(state):
             for name, (kind, shape) in CHECKPOINT.items()}
 
 
+def write_npz(f, arrays):
+    """The arrays into the open file f as np.savez writes them: a zip of .npy entries."""
+    with zipfile.ZipFile(f, "w") as npz:  # closed here even when a write fails
+        for name, a in arrays.items():
+            with npz.open(name + ".npy", "w", force_zip64=a.nbytes > 2**30) as entry:
+                np.lib.format.write_array(entry, a, allow_pickle=False)
+
+
 def file_identity(path):
     """(device, inode, size, modification time) of the file at path; None if there is none."""
     try:
@@ -559,7 +567,7 @@ class Checkpoint:
             raise CommandLineError(f"not saving {path}: {problem}{self.kept()}")
         try:
             with open(tmp, "wb") as f:
-                np.savez(f, **arrays)
+                write_npz(f, arrays)
                 f.flush()
                 os.fsync(f.fileno())
             digest = file_digest(tmp)
@@ -581,8 +589,10 @@ class Checkpoint:
                 instead = "; this run's state is not saved"
             raise CommandLineError(f"not saving {path}: another program wrote it while this run "
                                    f"trained{instead}") from None
-        except OSError as e:
-            raise CommandLineError(f"cannot save {path}: {e.strerror or e}{self.kept()}") from None
+        except (OSError, ValueError) as e:  # ValueError: zipfile closing after an OSError
+            cause = e if isinstance(e, OSError) else e.__context__
+            why = getattr(cause, "strerror", None) or e
+            raise CommandLineError(f"cannot save {path}: {why}{self.kept()}") from None
         finally:
             if os.path.lexists(tmp):  # linked, or failed or interrupted (the old file stands)
                 os.remove(tmp)
