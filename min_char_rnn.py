@@ -9,8 +9,11 @@ import signal
 import sys
 
 if __name__ == "__main__" and hasattr(signal, "pthread_sigmask"):
-    # hold Ctrl-C and SIGTERM, even during `import numpy`, until main() handles them cleanly
+    # hold Ctrl-C and SIGTERM, even during `import numpy`, until main() handles them cleanly;
+    # once main() is done the program only ends, and they are ignored
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 import argparse
 import contextlib
@@ -25,6 +28,7 @@ import zipfile
 import zlib
 
 import numpy as np
+import numpy.random  # noqa: F401 (imported now, not lazily when a signal could interrupt it)
 
 
 # data I/O
@@ -535,9 +539,8 @@ class Checkpoint:
                                    f"file itself, {os.path.realpath(path)}")
         remove_stale_temporaries(path)
         try:
-            with open(temporary_path(path), "wb"):  # what each save writes first
-                pass
-            os.remove(temporary_path(path))
+            with signals_held(), open(temporary_path(path), "wb"):  # what each save writes first
+                os.remove(temporary_path(path))
         except OSError as e:
             raise CommandLineError(f"cannot save {path}: {e.strerror}") from None
 
@@ -566,12 +569,12 @@ class Checkpoint:
         if problem:
             raise CommandLineError(f"not saving {path}: {problem}{self.kept()}")
         try:
-            with open(tmp, "wb") as f:
-                write_npz(f, arrays)
-                f.flush()
-                os.fsync(f.fileno())
-            digest = file_digest(tmp)
-            with signals_held():  # the file and what this run knows of it change together
+            with signals_held():  # a signal during a save takes effect once the save is done
+                with open(tmp, "wb") as f:
+                    write_npz(f, arrays)
+                    f.flush()
+                    os.fsync(f.fileno())
+                digest = file_digest(tmp)
                 found = file_identity(path)
                 if found is None:
                     self.create(tmp)
@@ -589,10 +592,8 @@ class Checkpoint:
                 instead = "; this run's state is not saved"
             raise CommandLineError(f"not saving {path}: another program wrote it while this run "
                                    f"trained{instead}") from None
-        except (OSError, ValueError) as e:  # ValueError: zipfile closing after an OSError
-            cause = e if isinstance(e, OSError) else e.__context__
-            why = getattr(cause, "strerror", None) or e
-            raise CommandLineError(f"cannot save {path}: {why}{self.kept()}") from None
+        except OSError as e:
+            raise CommandLineError(f"cannot save {path}: {e.strerror or e}{self.kept()}") from None
         finally:
             if os.path.lexists(tmp):  # linked, or failed or interrupted (the old file stands)
                 os.remove(tmp)
@@ -690,7 +691,7 @@ class Interrupted(Exception):
 class StopRequest:
     """The handler of Ctrl-C and SIGTERM. While training runs (at_once False), the first one
     asks it to stop after the iteration under way; a second one, or any while at_once,
-    raises Interrupted, once: the signals after that are ignored while the program ends."""
+    raises Interrupted, once: the ones after it arrive while the program ends."""
 
     def __init__(self):
         self.at_once, self.signum, self.raised = True, None, False
@@ -878,7 +879,7 @@ def parse_args(argv=None):
                "8 x seq_length x (2 x hidden size + 3 x characters)).")
     # The flags of the model default to None, "not given": a fresh run then takes the value
     # of the hyperparameters block, a resumed one the checkpoint's.
-    parser.add_argument("input", nargs="?", default="input.txt", metavar="TEXT",
+    parser.add_argument("input", nargs="?", metavar="TEXT",
                         help="the UTF-8 text to train on (default: input.txt)")
     model = parser.add_argument_group("model and training (a checkpoint keeps these)")
     model.add_argument("--hidden-size", type=whole, metavar="N",
@@ -927,6 +928,10 @@ def parse_args(argv=None):
         parser.error("--prime and --temperature go with --sample-only")
     if args.save_every and args.checkpoint is None:
         parser.error("--save-every needs --checkpoint PATH")
+    if args.sample_only and args.input is not None:
+        parser.error("--sample-only reads no TEXT: leave it out")
+    if args.input is None:
+        args.input = "input.txt"
     return parser, args
 
 

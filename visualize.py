@@ -15,8 +15,11 @@ import signal
 import sys
 
 if __name__ == "__main__" and hasattr(signal, "pthread_sigmask"):
-    # hold Ctrl-C and SIGTERM, even during `import numpy`, until main() handles them cleanly
+    # hold Ctrl-C and SIGTERM, even during `import numpy`, until main() handles them cleanly;
+    # once main() is done the program only ends, and they are ignored
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 import collections
 import itertools
@@ -28,10 +31,12 @@ import time
 import numpy as np
 
 from min_char_rnn import (PARAMS, CommandLineError, Interrupted, OneLineErrors, StopRequest,
-                          char_maps, hidden_states, load_checkpoint, number_type, read_text)
+                          char_maps, hidden_states, load_checkpoint, number_type, read_text, say,
+                          signals_held, temporary_path)
 
 BLOCK = 4096  # steps whose outputs are computed by one matrix product
 TOP = 5  # guesses shown for the next character
+MAX_CHARS = 20_000  # characters on a page: its data grows with them times the hidden size
 
 
 def known_indices(text, char_to_ix, unknown):
@@ -107,7 +112,8 @@ def page_data(state, text, kept, summary, name):
     return dict(
         name=name, vocab=chars, hidden_size=state["hidden_size"], n=state["n"],
         seq_length=state["seq_length"], smooth_loss=state["smooth_loss"],
-        uniform_bits=math.log2(len(chars)), summary=summary, text=text,
+        uniform_bits=max(math.log2(len(chars)), 1e-9),  # above 0 for a vocabulary of one
+        summary=summary, text=text,
         acts=[spread(row, where, len(text)) for row in np.round(hs, 3).tolist()],
         persistence=np.round(persistence, 3).tolist(), order=order.tolist(),
         surprise=spread(bits, where, len(text)), top=spread(guesses, where, len(text)))
@@ -130,57 +136,87 @@ def parse_args(argv=None):
     parser.add_argument("text", help="the UTF-8 text to read")
     parser.add_argument("-o", "--output", metavar="PAGE.html",
                         help="the page to write (default: the checkpoint's path, ending .html)")
-    parser.add_argument("--chars", type=number_type(int, 1, "a whole number of at least 1"),
-                        default=2000, metavar="N",
-                        help="characters of the text shown on the page (default: 2000)")
+    parser.add_argument("--chars", default=2000, metavar="N",
+                        type=number_type(int, 1, f"a whole number from 1 to {MAX_CHARS}",
+                                         MAX_CHARS),
+                        help=f"characters of the text shown on the page, at most {MAX_CHARS} "
+                             "(default: 2000)")
     return parser, parser.parse_args(argv)
+
+
+def shown(path):
+    """path as text that can be printed and written in UTF-8, whatever bytes its name has."""
+    return os.fsencode(path).decode("utf-8", "replace")
+
+
+def same_file(a, b):
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist
+        return False
 
 
 def run(args):
     page = args.output or os.path.splitext(args.checkpoint)[0] + ".html"
     state = load_checkpoint(args.checkpoint)
     text = read_text(args.text)
-    folder = os.path.dirname(os.path.abspath(page))
-    if os.path.abspath(page) in (os.path.abspath(args.checkpoint), os.path.abspath(args.text)):
+    if any(same_file(page, f) for f in (args.checkpoint, args.text)):
         raise CommandLineError(f"the page {page} would overwrite an input; give another -o")
-    if not os.path.isdir(folder) or os.path.isdir(page):
+    folder = os.path.dirname(os.path.abspath(page))
+    if os.path.isdir(page) or not os.path.isdir(folder):
         raise CommandLineError(f"cannot write {page}: " + (
             f"{page} is a directory" if os.path.isdir(page) else f"no folder {folder}"))
+    try:  # find out now whether the page can be written, not after reading the whole text
+        with open(temporary_path(page), "w"):
+            os.remove(temporary_path(page))
+    except OSError as e:
+        raise CommandLineError(f"cannot write {page}: {e.strerror or e}") from None
     char_to_ix = char_maps(state["chars"])[0]
-    shown = text[:args.chars]
+    start = text[:args.chars]
     unknown = collections.Counter()
     ixes = known_indices(text, char_to_ix, unknown)
-    progress = Progress(args.text, len(text), unknown)
+    progress = Progress(shown(args.text), len(text), unknown)
 
     params = tuple(state[k] for k in PARAMS)
     with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
         try:
             count, total, kept = evaluate(ixes, params,
-                                          sum(ch in char_to_ix for ch in shown), progress)
+                                          sum(ch in char_to_ix for ch in start), progress)
         except FloatingPointError:
-            raise CommandLineError(f"the model's numbers overflow on {args.text}")
+            raise CommandLineError(f"the model's numbers overflow on {args.text}") from None
     clear_progress()
     if count < 2:
         raise CommandLineError(f"{args.text} has {count or 'no'} character{'s' * (count != 1)} "
                                "the model knows; at least 2 are needed to measure a prediction")
     nats = total / (count - 1)
-    summary = (f"{args.text}: {count} characters, {nats:.4f} nats/char, "
+    summary = (f"{shown(args.text)}: {count} characters, {nats:.4f} nats/char, "
                f"{nats / math.log(2):.4f} bits/char "
                f"(a uniform guess: {math.log2(len(state['chars'])):.4f} bits/char)")
     html = PAGE.replace("__DATA__", script_json(
-        page_data(state, shown, kept, summary, os.path.basename(args.checkpoint))))
-    try:
-        with open(page, "w", encoding="utf-8") as f:
-            f.write(html)
-    except OSError as e:
-        raise CommandLineError(f"cannot write {page}: {e.strerror or e}")
-    print(summary)
+        page_data(state, start, kept, summary, shown(os.path.basename(args.checkpoint)))))
+    write_whole(page, html)
+    print(summary, flush=True)
     if unknown:
         some = ", ".join(repr(ch) for ch, _ in unknown.most_common(10))
-        print(f"{args.text}: skipped {sum(unknown.values())} characters the model does not "
-              f"know ({len(unknown)} distinct: {some}{', ...' * (len(unknown) > 10)})",
-              file=sys.stderr)
+        total_unknown = sum(unknown.values())
+        say(f"{shown(args.text)}: skipped {total_unknown} character{'s' * (total_unknown != 1)} "
+            f"the model does not know ({len(unknown)} distinct: {some}"
+            f"{', ...' * (len(unknown) > 10)})")
     return 0
+
+
+def write_whole(path, text):
+    """text into the file path, whole or not at all: the old file stands until it is done."""
+    tmp = temporary_path(path)
+    try:
+        with signals_held(), open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except OSError as e:
+        raise CommandLineError(f"cannot write {path}: {e.strerror or e}") from None
+    finally:
+        if os.path.lexists(tmp):
+            os.remove(tmp)
 
 
 class Progress:
@@ -191,32 +227,43 @@ class Progress:
         self.shown_at = time.monotonic()
 
     def __call__(self, read):
-        if sys.stderr.isatty() and time.monotonic() - self.shown_at > 1:
+        if sys.stderr is not None and sys.stderr.isatty() and time.monotonic() - self.shown_at > 1:
             self.shown_at = time.monotonic()
             done = (read + sum(self.unknown.values())) / self.length
             print(f"\r{self.name}: {done:.0%} read", end="", file=sys.stderr, flush=True)
 
 
 def clear_progress():
-    if sys.stderr.isatty():
+    if sys.stderr is not None and sys.stderr.isatty():
         print("\r\033[K", end="", file=sys.stderr)
 
 
 def main(argv=None):
     parser, args = parse_args(argv)
-    handlers = {s: signal.signal(s, StopRequest())
-                for s in (signal.SIGINT, signal.SIGTERM)}
-    if hasattr(signal, "pthread_sigmask"):  # held since the start (see the top of the file)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    stop = StopRequest()
+    handlers = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
+        if hasattr(signal, "pthread_sigmask"):  # held since the start (see the top of the file)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+        if sys.stdout is None:
+            raise CommandLineError("stdout is closed; give it a file or a pipe to print to")
         return run(args)
     except CommandLineError as e:
-        print(f"{parser.prog}: error: {e}", file=sys.stderr)
+        say(f"{parser.prog}: error: {e}")
         return 1
     except Interrupted as e:
         clear_progress()
-        print(f"{parser.prog}: stopped", file=sys.stderr)
+        say(f"{parser.prog}: stopped")
         return 128 + e.signum
+    except MemoryError:
+        say(f"{parser.prog}: error: out of memory; try a smaller --chars")
+        return 1
+    except (OSError, UnicodeEncodeError) as e:  # print() could not write the line to stdout
+        if sys.stdout is not None:  # nothing more goes there, at exit either
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        why = "it was closed" if isinstance(e, BrokenPipeError) else getattr(e, "strerror", e)
+        say(f"{parser.prog}: the page is written, but the line for stdout is not ({why})")
+        return 1
     finally:
         for s, handler in handlers.items():
             signal.signal(s, handler)

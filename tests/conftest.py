@@ -69,6 +69,25 @@ def start_script(*args, **kwargs):
                             cwd=ROOT, bufsize=0, **kwargs)
 
 
+def run_with_signals_at(script, module, signums, *args):
+    """script run as `python SCRIPT ARGS`, sending itself signums when it first imports
+    module (which it does before its main() can handle them)."""
+    code = f"""
+import os, runpy, sys
+class SendWhenImported:
+    def find_spec(self, name, path=None, target=None):
+        if name == {module!r}:
+            sys.meta_path.remove(self)
+            for signum in {[int(s) for s in signums]!r}:
+                os.kill(os.getpid(), signum)
+sys.meta_path.insert(0, SendWhenImported())
+sys.argv = [{str(script)!r}] + {[str(a) for a in args]!r}
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=script_env(), timeout=60, cwd=ROOT)
+
+
 def train_to(data, state, n):
     """Run min_char_rnn.train on data until state is at iteration n, as main does."""
     with np.errstate(over="raise", divide="raise", invalid="raise"):

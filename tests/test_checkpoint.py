@@ -534,7 +534,8 @@ BAD_CHECKPOINTS = {  # what is done to a good checkpoint, and what the error lin
 def test_a_bad_checkpoint_gets_one_line(case, mode, model, short_text, tmp_path, capsys):
     path = tmp_path / "bad.npz"
     case["craft"](npz_arrays(model), path, tmp_path)
-    status, out, err = run_main(capsys, short_text, "--checkpoint", path, mode)
+    text = [short_text] if mode == "--resume" else []
+    status, out, err = run_main(capsys, *text, "--checkpoint", path, mode)
     assert status == 1 and "\n----" not in out
     assert len(err.splitlines()) == 1 and err.startswith("min_char_rnn.py: error: ")
     assert case["message"] in err

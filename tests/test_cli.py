@@ -122,6 +122,8 @@ COMBINATIONS = {
                                   "not --sample-only"),
     "--save-every without a checkpoint": (["--save-every", "10"],
                                           "--save-every needs --checkpoint PATH"),
+    "a text when sampling": (["input.txt", "--checkpoint", "m.npz", "--sample-only"],
+                             "--sample-only reads no TEXT: leave it out"),
 }
 
 

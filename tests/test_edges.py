@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import min_char_rnn
-from conftest import (INPUT, ROOT, SCRIPT, limit_memory, npz_arrays, run_main, run_script,
-                      script_env)
+from conftest import (INPUT, ROOT, SCRIPT, limit_memory, npz_arrays, run_main,
+                      run_script, run_with_signals_at, script_env)
 
 TINY = ["--hidden-size", 8, "--seq-length", 10, "--seed", 1]
 
@@ -297,31 +297,12 @@ def test_a_checkpoint_deleted_while_training_is_written_again(tmp_path, capsys, 
 
 # 7. Start-up, and 8. messages that are true
 
-def run_with_signals_at(module, signums, *args):
-    """The script as `python min_char_rnn.py ARGS`, sending itself signums when it first
-    imports module."""
-    code = f"""
-import os, runpy, sys
-class SendWhenImported:
-    def find_spec(self, name, path=None, target=None):
-        if name == {module!r}:
-            sys.meta_path.remove(self)
-            for signum in {[int(s) for s in signums]!r}:
-                os.kill(os.getpid(), signum)
-sys.meta_path.insert(0, SendWhenImported())
-sys.argv = [{str(SCRIPT)!r}] + {[str(a) for a in args]!r}
-runpy.run_path(sys.argv[0], run_name="__main__")
-"""
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=script_env(), timeout=60, cwd=ROOT)
-
-
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["Ctrl-C", "SIGTERM"])
 @pytest.mark.parametrize("module", ["argparse", "numpy"])
 def test_a_signal_while_the_script_starts_stops_it_cleanly(tmp_path, signum, module):
     """Held from the first lines of the file, it is handled once main() can: before training
     has begun, by stopping at once."""
-    result = run_with_signals_at(module, [signum], INPUT, *TINY, "--checkpoint", tmp_path / "m.npz",
+    result = run_with_signals_at(SCRIPT, module, [signum], INPUT, *TINY, "--checkpoint", tmp_path / "m.npz",
                                  "--max-iters", 1000)
     assert result.returncode == 128 + signum
     assert result.stderr == "min_char_rnn.py: stopped at once; nothing saved\n"
@@ -329,7 +310,7 @@ def test_a_signal_while_the_script_starts_stops_it_cleanly(tmp_path, signum, mod
 
 
 def test_two_signals_while_the_script_starts_give_one_line(tmp_path):
-    result = run_with_signals_at("numpy", [signal.SIGINT, signal.SIGTERM], INPUT, *TINY,
+    result = run_with_signals_at(SCRIPT, "numpy", [signal.SIGINT, signal.SIGTERM], INPUT, *TINY,
                                  "--max-iters", 1000)
     assert result.returncode == 128 + signal.SIGINT
     assert result.stderr == "min_char_rnn.py: stopped at once\n"

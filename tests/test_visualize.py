@@ -14,7 +14,7 @@ import pytest
 
 import min_char_rnn
 import visualize
-from conftest import ROOT, run_script
+from conftest import ROOT, run_script, run_with_signals_at, script_env
 from min_char_rnn import PARAMS, char_maps, lossFun
 
 HOSTILE = ('</script><script>alert(1)</script> <img src=x onerror=alert(1)> <!-- &amp; '
@@ -257,42 +257,56 @@ def inputs(tmp_path_factory, model):
     return folder
 
 
-MISTAKES = {
-    "no checkpoint": (["nowhere.npz", "good.txt"], 1, "no checkpoint at nowhere.npz"),
-    "a text for a checkpoint": (["good.txt", "good.txt"],
-                                1, "good.txt is not a usable min-char-rnn checkpoint"),
-    "a folder for a checkpoint": (["folder", "good.txt"], 1, "folder is a "),
-    "no text": (["model.npz", "nowhere.txt"], 1, "nowhere.txt: no such file"),
-    "a folder for a text": (["model.npz", "folder"], 1, "folder is a "),
-    "a text not in UTF-8": (["model.npz", "latin1.txt"], 1, "latin1.txt is not UTF-8 text"),
-    "an empty text": (["model.npz", "empty.txt"], 1, "empty.txt is empty"),
-    "no known character": (["model.npz", "unknown.txt"], 1,
-                           "unknown.txt has no characters the model knows; at least 2"),
-    "one known character": (["model.npz", "one known.txt"], 1,
-                            "one known.txt has 1 character the model knows; at least 2"),
-    "a page in no folder": (["model.npz", "good.txt", "-o", "nowhere/page.html"], 1,
-                            "cannot write nowhere/page.html: no folder"),
-    "a page under a file": (["model.npz", "good.txt", "-o", "good.txt/page.html"], 1,
-                            "cannot write good.txt/page.html: no folder"),
-    "a folder for a page": (["model.npz", "good.txt", "-o", "folder"], 1,
-                            "cannot write folder: folder is a directory"),
-    "the page over the checkpoint": (["model.npz", "good.txt", "-o", "model.npz"], 1,
-                                     "the page model.npz would overwrite an input"),
-    "nothing given": ([], 2, "the following arguments are required: checkpoint, text"),
-    **{f"--chars {value}": (["model.npz", "good.txt", "--chars", value], 2,
-                            f"argument --chars: '{value}' is not a whole number of at least 1")
-       for value in ["0", "-3", "1.5", "ten", ""]},
+MISTAKES = {  # the arguments, the exit status, and what the error line says
+    "no checkpoint": dict(args=["nowhere.npz", "good.txt"], status=1,
+                          message="no checkpoint at nowhere.npz"),
+    "a text for a checkpoint": dict(args=["good.txt", "good.txt"], status=1,
+                                    message="good.txt is not a usable min-char-rnn checkpoint"),
+    "a folder for a checkpoint": dict(args=["folder", "good.txt"], status=1,
+                                      message="folder is a "),
+    "no text": dict(args=["model.npz", "nowhere.txt"], status=1,
+                    message="nowhere.txt: no such file"),
+    "a folder for a text": dict(args=["model.npz", "folder"], status=1, message="folder is a "),
+    "a text not in UTF-8": dict(args=["model.npz", "latin1.txt"], status=1,
+                                message="latin1.txt is not UTF-8 text"),
+    "an empty text": dict(args=["model.npz", "empty.txt"], status=1, message="empty.txt is empty"),
+    "no known character": dict(args=["model.npz", "unknown.txt"], status=1,
+                               message="unknown.txt has no characters the model knows; at least 2"),
+    "one known character": dict(args=["model.npz", "one known.txt"], status=1,
+                                message="one known.txt has 1 character the model knows; at least 2"),
+    "a page in no folder": dict(args=["model.npz", "good.txt", "-o", "nowhere/page.html"], status=1,
+                                message="cannot write nowhere/page.html: no folder"),
+    "a page under a file": dict(args=["model.npz", "good.txt", "-o", "good.txt/page.html"],
+                                status=1, message="cannot write good.txt/page.html: no folder"),
+    "a folder for a page": dict(args=["model.npz", "good.txt", "-o", "folder"], status=1,
+                                message="cannot write folder: folder is a directory"),
+    "the page over the checkpoint": dict(args=["model.npz", "good.txt", "-o", "model.npz"],
+                                         status=1,
+                                         message="the page model.npz would overwrite an input"),
+    "the page through a link to the checkpoint": dict(
+        args=["model.npz", "good.txt", "-o", "link.html"], status=1,
+        message="the page link.html would overwrite an input"),
+    "nothing given": dict(args=[], status=2,
+                          message="the following arguments are required: checkpoint, text"),
+    **{f"--chars {value}": dict(args=["model.npz", "good.txt", "--chars", value], status=2,
+                                message=f"argument --chars: '{value}' is not a whole number from "
+                                        "1 to 20000")
+       for value in ["0", "-3", "1.5", "ten", "", "20001"]},
 }
 
 
-@pytest.mark.parametrize("args,status,message", MISTAKES.values(), ids=MISTAKES.keys())
-def test_a_mistake_gets_one_line(capsys, inputs, monkeypatch, args, status, message):
+@pytest.mark.parametrize("case", MISTAKES.values(), ids=MISTAKES.keys())
+def test_a_mistake_gets_one_line(capsys, inputs, monkeypatch, case):
     monkeypatch.chdir(inputs)
-    result = run_visualize(capsys, *args)
+    if not (inputs / "link.html").exists():
+        (inputs / "link.html").symlink_to(inputs / "model.npz")
+    before = (inputs / "model.npz").read_bytes()
+    result = run_visualize(capsys, *case["args"])
     lines = result[2].splitlines()
-    assert result[:2] == (status, "")
-    assert lines[-1].startswith("visualize.py: error: ") and message in lines[-1]
-    assert len(lines) == 1 or status == 2 and len(lines) == 2 and lines[0].startswith("usage:")
+    assert result[:2] == (case["status"], "")
+    assert len(lines) == 1
+    assert lines[0].startswith("visualize.py: error: ") and case["message"] in lines[0]
+    assert (inputs / "model.npz").read_bytes() == before
     assert not (inputs / "model.html").exists()
     assert "Traceback" not in result[2] and "Warning" not in result[2]
 
@@ -304,6 +318,40 @@ def test_a_signal_gets_one_line(capsys, model, monkeypatch, signum):
     monkeypatch.setattr(visualize, "hidden_states", interrupted)
     assert run_visualize(capsys, model[0], ROOT / "input.txt") == (128 + signum, "",
                                                                    "visualize.py: stopped\n")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["Ctrl-C", "SIGTERM"])
+def test_a_signal_while_it_starts_gets_one_line(model, tmp_path, signum):
+    result = run_with_signals_at(ROOT / "visualize.py", "numpy", [signum],
+                                 model[0], ROOT / "input.txt", "-o", tmp_path / "page.html")
+    assert (result.returncode, result.stdout, result.stderr) == (128 + signum, "",
+                                                                 "visualize.py: stopped\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+STDOUTS = {
+    "a full disk": dict(stdout="/dev/full", message="visualize.py: the page is written, but the "
+                                                    "line for stdout is not (No space left on "
+                                                    "device)"),
+    "closed": dict(stdout="closed", message="visualize.py: error: stdout is closed; give it a "
+                                            "file or a pipe to print to"),
+}
+
+
+@pytest.mark.parametrize("case", STDOUTS.values(), ids=STDOUTS.keys())
+def test_a_stdout_that_cannot_be_written_gets_one_line(model, tmp_path, case):
+    where = dict(stdout=None, preexec_fn=lambda: os.close(1)) if case["stdout"] == "closed" \
+        else dict(stdout=open(case["stdout"], "w"))
+    try:
+        result = subprocess.run([sys.executable, str(ROOT / "visualize.py"), str(model[0]),
+                                 str(ROOT / "input.txt"), "-o", str(tmp_path / "page.html")],
+                                stderr=subprocess.PIPE, text=True, timeout=60, env=script_env(),
+                                **where)
+    finally:
+        if where["stdout"] is not None:
+            where["stdout"].close()
+    assert (result.returncode, result.stderr) == (1, case["message"] + "\n")
+    assert (tmp_path / "page.html").exists() == (case["stdout"] != "closed")
 
 
 def test_the_script_runs_as_a_user_runs_it(model, tmp_path):
