@@ -1,16 +1,14 @@
 """
-Minimal character-level language model: one vanilla RNN layer, trained with truncated
-backpropagation through time, gradient clipping and Adagrad, in numpy. Andrej Karpathy's
-min-char-rnn.py (2015, BSD licence) on Python 3, in the gist's order and with its names, so
-the two read side by side; the command line, checkpoints and error handling follow the loop.
-Every change from the gist, and why: README.md, "Changes from the gist".
+A character-level vanilla RNN trained with truncated backpropagation through time, clipping
+and Adagrad: Andrej Karpathy's min-char-rnn.py (2015, BSD licence) on Python 3, in its order
+and with its names down to the end of the training loop; the command line, checkpoints and
+error handling follow. Every change from the gist: README.md, "Changes from the gist".
 """
 import signal
 import sys
 
 if __name__ == "__main__" and hasattr(signal, "pthread_sigmask"):
-    # hold Ctrl-C and SIGTERM, even during `import numpy`, until main() handles them cleanly;
-    # once main() is done the program only ends, and they are ignored
+    # Ctrl-C and SIGTERM wait until main() handles them; after main() they are ignored
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -137,8 +135,7 @@ def sample(h, seed_ix, n, params, rng, temperature=None):
 
 def init_training(chars, seed, hidden_size=hidden_size, seq_length=seq_length,
                   learning_rate=learning_rate, sample_length=sample_length):
-    """Everything the loop carries from one iteration to the next, set up as the gist sets
-    it up before its loop: a dict, which a checkpoint saves whole."""
+    """What the loop carries between iterations, set up as the gist does: a checkpoint's dict."""
     rng = np.random.RandomState(seed)  # the gist's global generator after np.random.seed(seed)
     Wxh, Whh, Why, bh, by = init_model(len(chars), hidden_size, rng)
     n, p = 0, 0  # iteration counter, data pointer
@@ -164,13 +161,11 @@ def train(data, state):
     hidden_size, seq_length = state["hidden_size"], state["seq_length"]
     learning_rate, sample_length, rng = state["learning_rate"], state["sample_length"], state["rng"]
     Wxh, Whh, Why, bh, by = state["Wxh"], state["Whh"], state["Why"], state["bh"], state["by"]
-    mWxh, mWhh, mWhy = state["mWxh"], state["mWhh"], state["mWhy"]
-    mbh, mby = state["mbh"], state["mby"]
+    mWxh, mWhh, mWhy, mbh, mby = (state[k] for k in ("mWxh", "mWhh", "mWhy", "mbh", "mby"))
     params = Wxh, Whh, Why, bh, by
     n, p, hprev, smooth_loss = state["n"], state["p"], state["hprev"], state["smooth_loss"]
     while True:
-        # at the start, and when the next chunk and its last target do not fit (so the last
-        # chunk of each pass is skipped, even one that would just fit, as in the gist):
+        # at the start, and where the chunk and its last target would not fit (or just would):
         if p + seq_length + 1 >= len(data) or n == 0:
             hprev = np.zeros((hidden_size, 1))  # forget the state
             p = 0  # and start again from the beginning of the text
@@ -190,10 +185,9 @@ def train(data, state):
         if n % 100 == 0:
             print('iter %d, loss: %f' % (n, smooth_loss))
 
-        # Adagrad: each weight's step shrinks as its squared gradients add up in mem (1e-8
-        # keeps a zero mem from dividing by zero). param and mem are other names for the
-        # arrays Wxh, mWxh, ...; += changes those arrays in place (param = param - ... would
-        # train nothing)
+        # Adagrad: a weight's step shrinks as its squared gradients add up in mem (1e-8: no
+        # division by 0). param and mem are other names for the arrays Wxh, mWxh, ...; +=
+        # changes those arrays in place (param = param - ... would train nothing)
         for param, dparam, mem in zip([Wxh, Whh, Why, bh, by],
                                       [dWxh, dWhh, dWhy, dbh, dby],
                                       [mWxh, mWhh, mWhy, mbh, mby]):
