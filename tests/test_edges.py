@@ -29,11 +29,13 @@ def one_error_line(result, message):
 
 @pytest.fixture(scope="module")
 def diverged(tmp_path_factory):
-    """The last checkpoint a diverging run saved: finite, but with weights that overflow."""
+    """The last checkpoint a diverging run saved: finite, but with weights that overflow (one
+    step at a learning rate of 1e4 makes logits of about 1e5, on any machine)."""
     path = tmp_path_factory.mktemp("diverged") / "m.npz"
-    result = run_script(INPUT, "--seed", 0, "--hidden-size", 20, "--learning-rate", 8,
+    result = run_script(INPUT, "--seed", 0, "--hidden-size", 20, "--learning-rate", 1e4,
                         "--checkpoint", path, "--save-every", 1, "--max-iters", 1000)
-    assert "training diverged" in result.stderr
+    assert f"training diverged at iteration 1: a number overflowed or became NaN; {path} keeps " \
+           "iteration 1" in result.stderr
     return path
 
 
