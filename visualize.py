@@ -11,32 +11,37 @@ characters outside the model's vocabulary are skipped, as if absent, and counted
 The page (one file, no network) shows the first --chars characters shaded by one neuron's
 activation or by the model's surprise, with its five best guesses for what comes next.
 """
-import signal
-import sys
-
-if __name__ == "__main__" and hasattr(signal, "pthread_sigmask"):
-    # hold Ctrl-C and SIGTERM, even during `import numpy`, until main() handles them cleanly;
-    # once main() is done the program only ends, and they are ignored
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-
 import collections
+import contextlib
 import itertools
 import json
 import math
 import os
+import signal
+import stat
+import sys
 import time
 
 import numpy as np
 
-from min_char_rnn import (PARAMS, CommandLineError, Interrupted, OneLineErrors, StopRequest,
-                          char_maps, hidden_states, load_checkpoint, number_type, read_text, say,
-                          signals_held, temporary_path)
+from min_char_rnn import (PARAMS, SIGNALS, CommandLineError, OneLineErrors, char_maps, guarded,
+                          load_checkpoint, number, one_line, read_text, say, signals_held,
+                          write_whole)
 
-BLOCK = 4096  # steps whose outputs are computed by one matrix product
 TOP = 5  # guesses shown for the next character
 MAX_CHARS = 20_000  # characters on a page: its data grows with them times the hidden size
+BLOCK_NUMBERS = 2**20  # logits computed by one matrix product: a block of steps times V
+
+
+def hidden_states(h, ixes, params):
+    """The states after reading each index of ixes from state h, as the columns of an
+    (H, len(ixes)) array; h is not changed. The forward pass of lossFun, without the output."""
+    Wxh, Whh, Why, bh, by = params
+    hs = np.empty((Whh.shape[0], len(ixes)))
+    for t, ix in enumerate(ixes):
+        h = np.tanh(Wxh[:, ix:ix + 1] + np.dot(Whh, h) + bh)
+        hs[:, t:t + 1] = h
+    return hs
 
 
 def known_indices(text, char_to_ix, unknown):
@@ -57,16 +62,19 @@ def log_softmax(ys):
 
 
 def evaluate(ixes, params, shown, progress=lambda read: None):
-    """Run the model over the indices ixes (an iterator) from a zero state, BLOCK steps at a
-    time. Returns the count of indices, the summed -ln p of each index after the first given
-    the ones before it, and for the first `shown` indices: the states (H, shown), the
-    log-probabilities of the next index (V, shown) and -ln p of each index (nan for the first)."""
+    """Run the model over the indices ixes (an iterator) from a zero state, a block of steps
+    at a time, sized so that the block's logits take BLOCK_NUMBERS numbers. Returns the count
+    of indices, the summed -ln p of each index after the first given the ones before it, and
+    for the first `shown` indices: the states (H, shown), the TOP likeliest next indices and
+    their log-probabilities (TOP, shown) each, and -ln p of each index (nan for the first)."""
     Wxh, Whh, Why, bh, by = params
-    h = np.zeros((Whh.shape[0], 1))
+    h, block = np.zeros((Whh.shape[0], 1)), max(1, BLOCK_NUMBERS // len(by))
     count, total, prev = 0, 0.0, None  # prev: log-probabilities after the previous block
-    kept = dict(hs=[np.empty((len(bh), 0))], logp=[np.empty((len(by), 0))], nats=[np.empty(0)])
+    K = min(TOP, len(by))
+    kept = dict(hs=[np.empty((len(bh), 0))], top=[np.empty((K, 0), np.intp)],
+                top_logp=[np.empty((K, 0))], nats=[np.empty(0)])
     while True:
-        ix = np.fromiter(itertools.islice(ixes, BLOCK), dtype=np.intp)
+        ix = np.fromiter(itertools.islice(ixes, block), dtype=np.intp)
         if not len(ix):
             break
         hs = hidden_states(h, ix, params)  # step by step: each state needs the one before
@@ -78,8 +86,12 @@ def evaluate(ixes, params, shown, progress=lambda read: None):
         total += np.nansum(nats)
         prev = logp[:, -1]
         if count < shown:
-            for name, a in (("hs", hs), ("logp", logp), ("nats", nats)):
-                kept[name].append(a[..., :shown - count])
+            logp = logp[:, :shown - count]
+            top = np.argsort(-logp, axis=0, kind="stable")[:TOP]
+            kept["top"].append(top)
+            kept["top_logp"].append(np.take_along_axis(logp, top, axis=0))
+            kept["hs"].append(hs[:, :shown - count])
+            kept["nats"].append(nats[:shown - count])
         count += len(ix)
         progress(count)
     return count, total, {k: np.concatenate(v, axis=-1) for k, v in kept.items()}
@@ -98,9 +110,9 @@ def page_data(state, text, kept, summary, name):
     chars = state["chars"]
     known = set(chars)
     where = [i for i, ch in enumerate(text) if ch in known]
-    hs, logp, nats = kept["hs"], kept["logp"], kept["nats"]
-    top = np.argsort(-logp, axis=0, kind="stable")[:TOP]
-    guesses = [[t.tolist(), np.round(np.exp(p[t]), 4).tolist()] for t, p in zip(top.T, logp.T)]
+    hs, nats = kept["hs"], kept["nats"]
+    guesses = [[t.tolist(), np.round(np.exp(p), 4).tolist()]
+               for t, p in zip(kept["top"].T, kept["top_logp"].T)]
     # how much each activation moves with the next one: high for a neuron that swings widely
     # but slowly, following something that lasts; negative for one that flips at every step
     persistence = np.zeros(len(hs))
@@ -135,88 +147,61 @@ def parse_args(argv=None):
     parser.add_argument("checkpoint", help="a checkpoint saved by min_char_rnn.py (.npz)")
     parser.add_argument("text", help="the UTF-8 text to read")
     parser.add_argument("-o", "--output", metavar="PAGE.html",
-                        help="the page to write (default: the checkpoint's path, ending .html)")
+                        help="the page to write, replacing a file of that name (default: the "
+                             "checkpoint's path, ending .html)")
     parser.add_argument("--chars", default=2000, metavar="N",
-                        type=number_type(int, 1, f"a whole number from 1 to {MAX_CHARS}",
-                                         MAX_CHARS),
+                        type=number(int, 1, MAX_CHARS, f"a whole number from 1 to {MAX_CHARS}"),
                         help=f"characters of the text shown on the page, at most {MAX_CHARS} "
                              "(default: 2000)")
-    return parser, parser.parse_args(argv)
+    return parser.parse_args(argv)
 
 
-def shown(path):
-    """path as text that can be printed and written in UTF-8, whatever bytes its name has."""
-    return os.fsencode(path).decode("utf-8", "replace")
-
-
-def same_file(a, b):
-    try:
-        return os.path.samefile(a, b)
-    except OSError:  # one of them does not exist
-        return False
-
-
-def run(args):
+def run(argv, stop):
+    args = parse_args(argv)
     page = args.output or os.path.splitext(args.checkpoint)[0] + ".html"
+    folder = os.path.dirname(page) or "."
+    if not (os.path.isdir(folder) and os.access(folder, os.W_OK)):  # known now, not at the end
+        raise CommandLineError(f"cannot write {page}: {folder} is no folder this user can write")
+    with contextlib.suppress(FileNotFoundError):  # refused: a link, a device, a FIFO, a folder
+        if not stat.S_ISREG(os.lstat(page).st_mode):
+            raise CommandLineError(f"cannot write {page}: it is there and not a regular file")
+        if any(os.path.samefile(page, f) for f in (args.checkpoint, args.text)):
+            raise CommandLineError(f"the page {page} would overwrite an input; give another -o")
     state = load_checkpoint(args.checkpoint)
     text = read_text(args.text)
-    if any(same_file(page, f) for f in (args.checkpoint, args.text)):
-        raise CommandLineError(f"the page {page} would overwrite an input; give another -o")
-    folder = os.path.dirname(os.path.abspath(page))
-    if os.path.isdir(page) or not os.path.isdir(folder):
-        raise CommandLineError(f"cannot write {page}: " + (
-            f"{page} is a directory" if os.path.isdir(page) else f"no folder {folder}"))
-    try:  # find out now whether the page can be written, not after reading the whole text
-        with open(temporary_path(page), "w"):
-            os.remove(temporary_path(page))
-    except OSError as e:
-        raise CommandLineError(f"cannot write {page}: {e.strerror or e}") from None
     char_to_ix = char_maps(state["chars"])[0]
     start = text[:args.chars]
     unknown = collections.Counter()
-    ixes = known_indices(text, char_to_ix, unknown)
-    progress = Progress(shown(args.text), len(text), unknown)
-
-    params = tuple(state[k] for k in PARAMS)
+    progress = Progress(one_line(args.text), len(text), unknown)
     with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
         try:
-            count, total, kept = evaluate(ixes, params,
+            count, total, kept = evaluate(known_indices(text, char_to_ix, unknown),
+                                          [state[k] for k in PARAMS],
                                           sum(ch in char_to_ix for ch in start), progress)
         except FloatingPointError:
             raise CommandLineError(f"the model's numbers overflow on {args.text}") from None
-    clear_progress()
+    progress.clear()
     if count < 2:
         raise CommandLineError(f"{args.text} has {count or 'no'} character{'s' * (count != 1)} "
                                "the model knows; at least 2 are needed to measure a prediction")
     nats = total / (count - 1)
-    summary = (f"{shown(args.text)}: {count} characters, {nats:.4f} nats/char, "
+    summary = (f"{one_line(args.text)}: {count} characters, {nats:.4f} nats/char, "
                f"{nats / math.log(2):.4f} bits/char "
                f"(a uniform guess: {math.log2(len(state['chars'])):.4f} bits/char)")
     html = PAGE.replace("__DATA__", script_json(
-        page_data(state, start, kept, summary, shown(os.path.basename(args.checkpoint)))))
-    write_whole(page, html)
-    print(summary, flush=True)
+        page_data(state, start, kept, summary, one_line(os.path.basename(args.checkpoint)))))
+    try:
+        with signals_held():
+            write_whole(page, lambda f: f.write(html.encode("utf-8")))
+    except OSError as e:
+        raise CommandLineError(f"cannot write {page}: {e.strerror}") from None
+    print(summary)
     if unknown:
         some = ", ".join(repr(ch) for ch, _ in unknown.most_common(10))
-        total_unknown = sum(unknown.values())
-        say(f"{shown(args.text)}: skipped {total_unknown} character{'s' * (total_unknown != 1)} "
-            f"the model does not know ({len(unknown)} distinct: {some}"
-            f"{', ...' * (len(unknown) > 10)})")
+        skipped = sum(unknown.values())
+        say(f"{args.text}: skipped {skipped} character{'s' * (skipped != 1)} the model does not "
+            f"know ({len(unknown)} distinct: {some}{', ...' * (len(unknown) > 10)})")
     return 0
-
-
-def write_whole(path, text):
-    """text into the file path, whole or not at all: the old file stands until it is done."""
-    tmp = temporary_path(path)
-    try:
-        with signals_held(), open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except OSError as e:
-        raise CommandLineError(f"cannot write {path}: {e.strerror or e}") from None
-    finally:
-        if os.path.lexists(tmp):
-            os.remove(tmp)
 
 
 class Progress:
@@ -225,48 +210,21 @@ class Progress:
     def __init__(self, name, length, unknown):
         self.name, self.length, self.unknown = name, length, unknown
         self.shown_at = time.monotonic()
+        self.tty = sys.stderr is not None and sys.stderr.isatty()
 
     def __call__(self, read):
-        if sys.stderr is not None and sys.stderr.isatty() and time.monotonic() - self.shown_at > 1:
+        if self.tty and time.monotonic() - self.shown_at > 1:
             self.shown_at = time.monotonic()
             done = (read + sum(self.unknown.values())) / self.length
             print(f"\r{self.name}: {done:.0%} read", end="", file=sys.stderr, flush=True)
 
-
-def clear_progress():
-    if sys.stderr is not None and sys.stderr.isatty():
-        print("\r\033[K", end="", file=sys.stderr)
+    def clear(self):
+        if self.tty:
+            print("\r\033[K", end="", file=sys.stderr, flush=True)
 
 
 def main(argv=None):
-    parser, args = parse_args(argv)
-    stop = StopRequest()
-    handlers = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        if hasattr(signal, "pthread_sigmask"):  # held since the start (see the top of the file)
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
-        if sys.stdout is None:
-            raise CommandLineError("stdout is closed; give it a file or a pipe to print to")
-        return run(args)
-    except CommandLineError as e:
-        say(f"{parser.prog}: error: {e}")
-        return 1
-    except Interrupted as e:
-        clear_progress()
-        say(f"{parser.prog}: stopped")
-        return 128 + e.signum
-    except MemoryError:
-        say(f"{parser.prog}: error: out of memory; try a smaller --chars")
-        return 1
-    except (OSError, UnicodeEncodeError) as e:  # print() could not write the line to stdout
-        if sys.stdout is not None:  # nothing more goes there, at exit either
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        why = "it was closed" if isinstance(e, BrokenPipeError) else getattr(e, "strerror", e)
-        say(f"{parser.prog}: the page is written, but the line for stdout is not ({why})")
-        return 1
-    finally:
-        for s, handler in handlers.items():
-            signal.signal(s, handler)
+    return guarded("visualize.py", run, argv, "the model is too large for this machine")
 
 
 PAGE = r"""<!DOCTYPE html>
@@ -281,8 +239,8 @@ header { background: #f4f4f4; } h1 { font-size: 17px; margin: 0; } header p { ma
 #scale i { display: inline-block; width: 120px; height: 12px; vertical-align: middle; }
 main { display: flex; align-items: flex-start; }
 #text { flex: 1; padding: 12px 16px; font: 15px/1.6 ui-monospace, monospace;
-  overflow-wrap: anywhere; }
-#text span { cursor: pointer; } #text .glyph { color: #555; }
+  overflow-wrap: anywhere; direction: ltr; }  /* each character isolated: in reading order */
+#text span { cursor: pointer; unicode-bidi: isolate-override; } #text .glyph { color: #555; }
 #text .unknown { outline: 1px dashed #999; } #text .pinned { outline: 2px solid #000; }
 nav { width: 150px; max-height: 90vh; overflow-y: auto; position: sticky; top: 0; padding: 8px;
   border-left: 1px solid #ddd; font-size: 12px; color: #666; }
@@ -440,4 +398,6 @@ show(start);
 """
 
 if __name__ == "__main__":
+    for s in SIGNALS:  # what main() leaves in place as it returns: no traceback at the end
+        signal.signal(s, signal.SIG_IGN)
     sys.exit(main())

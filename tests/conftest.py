@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "min_char_rnn.py"
 INPUT = ROOT / "input.txt"
 SECONDS = 20  # for one run of the script: a regression that trains forever fails instead
+SHORT_TEXT = "the cat sat on the mat; the rat ran at the cat.\n"
 
 
 class RanTooLong(Exception):
@@ -24,12 +25,12 @@ def too_long(signum, frame):
     raise RanTooLong(f"still running after {SECONDS} s")
 
 
-def run_main(capsys, *args):
-    """min_char_rnn.main(args) in this process: (exit status, stdout, stderr)."""
+def run_main(capsys, *args, main=min_char_rnn.main):
+    """main(args) in this process: (exit status, stdout, stderr)."""
     old = signal.signal(signal.SIGALRM, too_long)
     signal.setitimer(signal.ITIMER_REAL, SECONDS)
     try:
-        status = min_char_rnn.main([str(a) for a in args])
+        status = main([str(a) for a in args])
     except SystemExit as e:  # argparse's own errors
         status = e.code
     finally:
@@ -55,11 +56,12 @@ def limit_memory(megabytes):
     return limit
 
 
-def run_script(*args, env=None, **kwargs):
-    """The script in a process of its own, as a user runs it, from the project's folder."""
+def run_script(*args, script=SCRIPT, env=None, **kwargs):
+    """A script in a process of its own, as a user runs it, from the project's folder."""
     kwargs.setdefault("cwd", ROOT)
-    return subprocess.run([sys.executable, str(SCRIPT), *map(str, args)], capture_output=True,
-                          text=True, timeout=60, env=env or script_env(), **kwargs)
+    kwargs.setdefault("capture_output", "stdout" not in kwargs)
+    return subprocess.run([sys.executable, str(script), *map(str, args)], text=True, timeout=60,
+                          env=env or script_env(), **kwargs)
 
 
 def start_script(*args, **kwargs):
@@ -69,27 +71,22 @@ def start_script(*args, **kwargs):
                             cwd=ROOT, bufsize=0, **kwargs)
 
 
-def run_with_signals_at(script, module, signums, *args):
-    """script run as `python SCRIPT ARGS`, sending itself signums when it first imports
-    module (which it does before its main() can handle them)."""
-    code = f"""
-import os, runpy, sys
-class SendWhenImported:
-    def find_spec(self, name, path=None, target=None):
-        if name == {module!r}:
-            sys.meta_path.remove(self)
-            for signum in {[int(s) for s in signums]!r}:
-                os.kill(os.getpid(), signum)
-sys.meta_path.insert(0, SendWhenImported())
-sys.argv = [{str(script)!r}] + {[str(a) for a in args]!r}
-runpy.run_path(sys.argv[0], run_name="__main__")
-"""
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=script_env(), timeout=60, cwd=ROOT)
+def interfering(monkeypatch, at_iteration, act):
+    """Make min_char_rnn's lossFun call act() as iteration at_iteration begins."""
+    calls = []
+    real = min_char_rnn.lossFun
+
+    def lossFun(*args):
+        if len(calls) == at_iteration:
+            act()
+        calls.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(min_char_rnn, "lossFun", lossFun)
 
 
 def train_to(data, state, n):
-    """Run min_char_rnn.train on data until state is at iteration n, as main does."""
+    """Run min_char_rnn.train on data until state is at iteration n, as the script does."""
     with np.errstate(over="raise", divide="raise", invalid="raise"):
         for k in min_char_rnn.train(data, state):
             if k == n:
@@ -107,17 +104,14 @@ def small_model(rng, hidden_size, vocab_size, scale, recurrent=None, output=None
             rng.randn(vocab_size, 1) * output)
 
 
-@pytest.fixture
-def input_text():
-    return INPUT.read_text(encoding="utf-8")
-
-
 def npz_arrays(path):
     with np.load(path, allow_pickle=False) as f:
         return {k: f[k] for k in f.files}
 
 
-SHORT_TEXT = "the cat sat on the mat; the rat ran at the cat.\n"
+@pytest.fixture
+def input_text():
+    return INPUT.read_text(encoding="utf-8")
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import signal
 import numpy as np
 import pytest
 
-from conftest import INPUT, npz_arrays, run_main, run_script, start_script
+from conftest import INPUT, ROOT, interfering, npz_arrays, run_main, run_script
 
 
 def test_a_run_end_to_end():
@@ -28,18 +28,18 @@ def test_a_run_end_to_end():
     assert float(match[2]) == pytest.approx(loss / 25 / math.log(2), abs=1e-3)
 
 
-def test_input_txt_is_the_default_text():
-    assert run_script("--seed", 5, "--max-iters", 1, "--hidden-size", 8).stdout \
-        == run_script(INPUT, "--seed", 5, "--max-iters", 1, "--hidden-size", 8).stdout
+def test_input_txt_is_the_default_text(capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    assert run_main(capsys, "--seed", 5, "--max-iters", 1, "--hidden-size", 8)[1] \
+        == run_main(capsys, INPUT, "--seed", 5, "--max-iters", 1, "--hidden-size", 8)[1]
 
 
-def test_without_a_seed_the_run_says_which_it_drew():
-    first = run_script("--max-iters", 101, "--hidden-size", 10)
-    assert first.returncode == 0
-    match = re.fullmatch(r"seed (\d+) \(pass --seed \1 to repeat this run\)",
-                         first.stderr.splitlines()[0])
-    again = run_script("--max-iters", 101, "--hidden-size", 10, "--seed", match[1])
-    assert again.stdout == first.stdout
+def test_without_a_seed_the_run_says_which_it_drew(capsys):
+    status, out, err = run_main(capsys, INPUT, "--max-iters", 101, "--hidden-size", 10)
+    assert status == 0
+    match = re.fullmatch(r"seed (\d+) \(pass --seed \1 to repeat this run\)", err.splitlines()[0])
+    assert run_main(capsys, INPUT, "--max-iters", 101, "--hidden-size", 10, "--seed",
+                    match[1])[1] == out
 
 
 @pytest.fixture
@@ -53,8 +53,8 @@ def texts(tmp_path):
 
 
 TEXT_MISTAKES = {
-    "missing": ("nowhere.txt", "nowhere.txt: no such file; give the path of a text file"),
-    "a directory": ("folder", "folder is a directory; give the path of a text file"),
+    "missing": ("nowhere.txt", "cannot read {tmp}/nowhere.txt: No such file or directory"),
+    "a directory": ("folder", "cannot read {tmp}/folder: Is a directory"),
     "a file taken for a folder": ("one.txt/x", "cannot read {tmp}/one.txt/x: Not a directory"),
     "empty": ("empty.txt", "empty.txt is empty; give a text to train on"),
     "one character": ("one.txt", "one.txt has 1 characters; training needs at least seq_length "
@@ -113,14 +113,18 @@ COMBINATIONS = {
     "--resume alone": (["--resume"], "--resume needs --checkpoint PATH"),
     "--sample-only alone": (["--sample-only"], "--sample-only needs --checkpoint PATH"),
     "both": (["--checkpoint", "m.npz", "--resume", "--sample-only"],
-             "--resume trains, --sample-only generates: give one of them"),
+             "--resume trains, --sample-only generates"),
     "--prime when training": (["--prime", "The"],
                               "--prime and --temperature go with --sample-only"),
     "--temperature when training": (["--temperature", "0.5"],
                                     "--prime and --temperature go with --sample-only"),
-    "--max-iters when sampling": (["--checkpoint", "m.npz", "--sample-only", "--max-iters", "5"],
-                                  "--max-iters and --save-every are for training, "
-                                  "not --sample-only"),
+    **{f"{flag} when sampling": (["--checkpoint", "m.npz", "--sample-only", flag, "5"],
+                                 "--hidden-size, --seq-length, --learning-rate, --max-iters and "
+                                 "--save-every are for training, not --sample-only")
+       for flag in ["--hidden-size", "--seq-length", "--learning-rate", "--max-iters",
+                    "--save-every"]},
+    "an empty checkpoint path": (["--checkpoint", ""],
+                                 "--checkpoint needs a file name, such as model.npz"),
     "--save-every without a checkpoint": (["--save-every", "10"],
                                           "--save-every needs --checkpoint PATH"),
     "a text when sampling": (["input.txt", "--checkpoint", "m.npz", "--sample-only"],
@@ -135,18 +139,13 @@ def test_flags_that_do_not_go_together(capsys, args, message):
     assert err == f"min_char_rnn.py: error: {message}\n"
 
 
-@pytest.mark.parametrize("how", ["in this process", "as a process"])
-def test_a_blow_up_stops_at_once_and_leaves_the_checkpoint_as_it_was(capsys, tmp_path, how):
+def test_a_blow_up_stops_at_once_and_leaves_the_checkpoint_as_it_was(capsys, tmp_path):
     path = tmp_path / "m.npz"
     args = [INPUT, "--seed", 0, "--hidden-size", 20, "--checkpoint", path]
     assert run_main(capsys, *args, "--learning-rate", 1e6, "--max-iters", 1)[0] == 0
     before = path.read_bytes()
     resume = [INPUT, "--checkpoint", path, "--resume", "--max-iters", 1000, "--save-every", 1]
-    if how == "as a process":
-        result = run_script(*resume)
-        status, out, err = result.returncode, result.stdout, result.stderr
-    else:
-        status, out, err = run_main(capsys, *resume)
+    status, out, err = run_main(capsys, *resume)
     assert status == 1 and "Traceback" not in err and "Warning" not in err
     assert err == (f"resuming {path} at iteration 1\nmin_char_rnn.py: error: training diverged at "
                    f"iteration 1: a number overflowed or became NaN; {path} keeps iteration 1. "
@@ -187,14 +186,11 @@ def test_a_blow_up_without_a_checkpoint(capsys):
                                     "--learning-rate than 1e+06")
 
 
-def test_ctrl_c_without_a_checkpoint_says_nothing_was_saved():
-    proc = start_script(INPUT, "--hidden-size", 10)
-    proc.stdout.readline()
-    proc.stdout.readline()  # the first sample has begun: training is under way
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 130
-    lines = err.decode().splitlines()
-    assert lines[0].startswith("seed ") and lines[1].startswith("iteration ")
-    assert re.fullmatch(r"interrupted at iteration \d+: nothing saved \(use --checkpoint to keep "
-                        r"the model\)", lines[2])
+def test_ctrl_c_without_a_checkpoint_says_nothing_was_saved(capsys, monkeypatch):
+    interfering(monkeypatch, 5, lambda: os.kill(os.getpid(), signal.SIGINT))
+    status, out, err = run_main(capsys, INPUT, "--hidden-size", 10)
+    assert status == 130
+    lines = err.splitlines()
+    assert lines[0].startswith("seed ") and lines[1].startswith("iteration 6: 6 iterations")
+    assert lines[2] == "interrupted at iteration 6: nothing saved (use --checkpoint to keep the " \
+                       "model)"

@@ -18,18 +18,18 @@ def many_scripts_text(length=4000):
                 + [chr(c) for c in range(0x4E00, 0x4F00)] + list(" \n,."))
     weights = 1 / np.arange(1, len(alphabet) + 1)  # a few common characters, many rare ones
     picks = rng.choice(len(alphabet), size=length, p=weights / weights.sum())
-    return "".join(alphabet[i] for i in picks)
+    text = "".join(alphabet[i] for i in picks)
+    assert len(set(text)) > 300
+    return text
 
 
 AGAINST_THE_GIST = {
-    "input.txt": dict(text=lambda: INPUT.read_text(encoding="utf-8"), seed=3, iters=301,
-                      hidden_size=40, seq_length=20, learning_rate=0.1),
     "input.txt, the gist's sizes": dict(text=lambda: INPUT.read_text(encoding="utf-8"), seed=1,
                                         iters=201),
     "a short text, wrapping every 7 iterations, short samples": dict(
-        text=lambda: SHORT_TEXT, seed=11, iters=420, hidden_size=16, seq_length=7,
+        text=lambda: SHORT_TEXT, seed=11, iters=201, hidden_size=16, seq_length=7,
         learning_rate=0.05, sample_length=37),
-    "hundreds of non-ASCII characters": dict(text=many_scripts_text, seed=2, iters=201,
+    "hundreds of non-ASCII characters": dict(text=many_scripts_text, seed=2, iters=101,
                                              hidden_size=30, seq_length=12, learning_rate=0.1),
 }
 
@@ -48,10 +48,6 @@ def test_stdout_is_the_gists_on_this_machine(capsys, tmp_path, case):
     assert out == gist_stdout(data, **settings)
 
 
-def test_the_many_scripts_text_has_many_characters():
-    assert len(set(many_scripts_text())) > 300
-
-
 def test_the_vocabulary_does_not_depend_on_the_hash_seed(input_text):
     """list(set(data)) comes out in another order in every process: sorting fixes it."""
     code = ("import io, sys, contextlib, min_char_rnn\n"
@@ -60,7 +56,7 @@ def test_the_vocabulary_does_not_depend_on_the_hash_seed(input_text):
             "print(chars)")
     outputs = {subprocess.run([sys.executable, "-c", code, str(INPUT)], cwd=ROOT,
                               env={"PYTHONHASHSEED": str(seed)}, capture_output=True, text=True,
-                              check=True).stdout for seed in (1, 2, 3)}
+                              check=True).stdout for seed in (1, 2)}
     assert outputs == {repr(sorted(set(input_text))) + "\n"}
 
 

@@ -14,8 +14,8 @@ import pytest
 
 import min_char_rnn
 import visualize
-from conftest import ROOT, run_script, run_with_signals_at, script_env
-from min_char_rnn import PARAMS, char_maps, lossFun
+from conftest import ROOT, limit_memory, run_main, run_script, script_env
+from min_char_rnn import PARAMS, Checkpoint, char_maps, init_training, lossFun
 
 HOSTILE = ('</script><script>alert(1)</script> <img src=x onerror=alert(1)> <!-- &amp; '
            '\u2028\u2029 "quoted" \\u003c')
@@ -25,20 +25,14 @@ HOSTILE = ('</script><script>alert(1)</script> <img src=x onerror=alert(1)> <!--
 def model(tmp_path_factory):
     """A small model trained on input.txt, and its state as loaded."""
     path = tmp_path_factory.mktemp("model") / "model.npz"
-    result = run_script(ROOT / "input.txt", "--seed", 1, "--max-iters", 200, "--hidden-size", 16,
-                        "--checkpoint", path)
-    assert result.returncode == 0, result.stderr
+    assert min_char_rnn.main([str(ROOT / "input.txt"), "--seed", "1", "--max-iters", "200",
+                              "--hidden-size", "16", "--checkpoint", str(path)]) == 0
     return path, min_char_rnn.load_checkpoint(path)
 
 
 def run_visualize(capsys, *args):
     """visualize.main(args) in this process: (exit status, stdout, stderr)."""
-    try:
-        status = visualize.main([str(a) for a in args])
-    except SystemExit as e:  # argparse's own errors
-        status = e.code
-    out, err = capsys.readouterr()
-    return status, out, err
+    return run_main(capsys, *args, main=visualize.main)
 
 
 class Page(html.parser.HTMLParser):
@@ -82,21 +76,24 @@ def test_the_measure_is_the_mean_loss_of_the_forward_pass(capsys, model, tmp_pat
                                                           block):
     """The mean of -ln p over every character after the first: lossFun's loss over the whole
     text as one chunk from a zero state, divided by the number of predictions."""
-    text = (ROOT / "input.txt").read_text(encoding="utf-8")[:3000]
-    monkeypatch.setattr(visualize, "BLOCK", block)
+    text = (ROOT / "input.txt").read_text(encoding="utf-8")[:1000]
+    monkeypatch.setattr(visualize, "BLOCK_NUMBERS", block * len(model[1]["chars"]))
     out, err, data = visualized(capsys, model, tmp_path, text)
     name, count, nats, bits, uniform = summary(out)
-    assert err == "" and name == str(tmp_path / "text.txt") and count == 3000
+    assert err == "" and name == str(tmp_path / "text.txt") and count == 1000
     state = model[1]
     ixes = [char_maps(state["chars"])[0][ch] for ch in text]
     loss = lossFun(ixes[:-1], ixes[1:], np.zeros((16, 1)), [state[k] for k in PARAMS])[0]
-    assert nats == pytest.approx(loss / 2999, abs=5e-5)
-    assert bits == pytest.approx(loss / 2999 / math.log(2), abs=5e-5)
+    assert nats == pytest.approx(loss / 999, abs=5e-5)
+    assert bits == pytest.approx(loss / 999 / math.log(2), abs=5e-5)
     assert uniform == pytest.approx(math.log2(len(state["chars"])), abs=5e-5)
 
 
-def test_the_page_holds_the_states_and_guesses_of_the_forward_pass(capsys, model, tmp_path):
+@pytest.mark.parametrize("block", [3, 4096], ids=["blocks of 3", "blocks of 4096"])
+def test_the_page_holds_the_states_and_guesses_of_the_forward_pass(capsys, model, tmp_path,
+                                                                   monkeypatch, block):
     text = "The lighthouse stood\n  on its rock. "
+    monkeypatch.setattr(visualize, "BLOCK_NUMBERS", block * len(model[1]["chars"]))
     data = visualized(capsys, model, tmp_path, text + "Not shown.", "--chars", len(text))[2]
     state = model[1]
     params = [state[k] for k in PARAMS]
@@ -152,7 +149,8 @@ def test_the_page_shows_the_first_chars_and_orders_the_neurons(capsys, model, tm
 def test_the_page_is_written_beside_the_checkpoint_by_default(capsys, model, tmp_path):
     copy = tmp_path / "my.model.npz"
     copy.write_bytes(model[0].read_bytes())
-    status, out, err = run_visualize(capsys, copy, ROOT / "input.txt", "--chars", 50)
+    (tmp_path / "text.txt").write_text("The tower went up.", encoding="utf-8")
+    status, out, err = run_visualize(capsys, copy, tmp_path / "text.txt", "--chars", 5)
     assert status == 0 and (tmp_path / "my.model.html").exists()
     assert Page((tmp_path / "my.model.html").read_text(encoding="utf-8")).data["summary"] \
         == out.rstrip("\n")
@@ -170,78 +168,85 @@ def test_a_hostile_text_stays_text(capsys, model, tmp_path):
         assert ch not in page[page.index('id="data">') + 10:page.index("</script>")]
 
 
-class Rendered(html.parser.HTMLParser):
-    """From a page as the browser left it: the spans of the text, as (glyph, background)."""
-
-    def __init__(self, dom):
-        super().__init__()
-        self.spans, self.inside, self.tags = [], False, []
-        self.feed(dom)
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        self.tags.append(tag)
-        if attrs.get("id") == "text":
-            self.inside = True
-        elif self.inside and tag == "span":
-            style = re.search(r"background-color: (rgb\([^)]*\))", attrs.get("style") or "")
-            self.spans.append(["", style and style[1]])
-
-    def handle_data(self, data):
-        if self.inside and self.spans:
-            self.spans[-1][0] += data
-
-    def handle_endtag(self, tag):
-        if tag == "div":
-            self.inside = False
+MEASURE = """<script>
+const record = () => spans.map(s => s.style.backgroundColor || null);
+const views = {};
+show({neuron: 0, view: "neuron"}); views.neuron0 = record();
+show({neuron: 5}); views.neuron5 = record();
+show({view: "surprise"}); views.surprise = record();
+const out = document.body.appendChild(document.createElement("pre"));
+out.id = "measured";
+out.textContent = JSON.stringify({views, glyphs: spans.map(s => s.textContent),
+  boxes: spans.map(s => [s.getBoundingClientRect().left, s.getBoundingClientRect().top]),
+  scripts: document.scripts.length, images: document.images.length});
+</script></body>"""
+BIDI = "Left \u202eright-to-left override\u202c, \u05e9\u05dc\u05d5\u05dd and \u2067isolate\u2069 end."
 
 
 @pytest.fixture(scope="module")
-def browse(tmp_path_factory):
-    """browse(page, fragment): the DOM of page after headless Chromium has run its script."""
+def rendered(tmp_path_factory, model):
+    """The page of a text with markup, tabs, bidirectional controls and Hebrew, as headless
+    Chromium runs it, measured by a script appended to a copy of it: the background of each
+    character in three views (drawn by the page's own show()) and where each is laid out."""
     if shutil.which("chromium") is None:
         pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
-    profile = tmp_path_factory.mktemp("chromium")
+    folder = tmp_path_factory.mktemp("browser")
+    text = "The keeper\twrote:\n" + HOSTILE + "\n" + BIDI + "\n" + \
+        (ROOT / "input.txt").read_text(encoding="utf-8")[:150]
+    (folder / "text.txt").write_text(text, encoding="utf-8")
+    assert visualize.main([str(model[0]), str(folder / "text.txt"), "-o",
+                           str(folder / "page.html")]) == 0
+    page = (folder / "page.html").read_text(encoding="utf-8")
+    (folder / "measured.html").write_text(page.replace("</body>", MEASURE), encoding="utf-8")
+    result = subprocess.run(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--window-size=800,2000",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--no-first-run", f"--user-data-dir={folder / 'profile'}", "--virtual-time-budget=2000",
+         "--dump-dom", (folder / "measured.html").as_uri()],
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    measured = re.search(r'<pre id="measured">(.*?)</pre>', result.stdout, re.S)[1]
+    return text, Page(page).data, json.loads(html.unescape(measured))
 
-    def browse(page, fragment):
-        result = subprocess.run(
-            ["chromium", "--headless", "--no-sandbox", "--disable-gpu",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             "--no-first-run", f"--user-data-dir={profile}", "--virtual-time-budget=2000",
-             "--dump-dom", page.as_uri() + fragment],
-            capture_output=True, text=True, timeout=60)
-        assert result.returncode == 0, result.stderr
-        return Rendered(result.stdout)
-    return browse
+
+def rgb(background):
+    return tuple(map(int, re.findall(r"\d+", background)))
 
 
-def test_in_a_browser_the_text_is_shaded_by_the_neuron_picked(capsys, model, tmp_path, browse):
-    text = "The keeper\twrote:\n" + HOSTILE + "\n"
-    data = visualized(capsys, model, tmp_path, text)[2]
-    shown = text.replace(" ", "·").replace("\t", "→").replace("\n", "↵")
-    views = {fragment: browse(tmp_path / "page.html", fragment)
-             for fragment in ("#neuron=0", "#neuron=5")}
-    for fragment, dom in views.items():
-        assert "".join(glyph for glyph, _ in dom.spans) == shown
-        assert "img" not in dom.tags and dom.tags.count("script") == 2  # nothing ran
-        for i, (glyph, background) in enumerate(dom.spans):
+def test_in_a_browser_the_text_is_shaded_by_the_neuron_picked(capsys, rendered):
+    text, data, measured = rendered
+    glyphs = {" ": "·", "\t": "→", "\n": "↵"}
+    assert "".join(measured["glyphs"]) == "".join(glyphs.get(c, c) for c in text)
+    assert measured["images"] == 0 and measured["scripts"] == 3  # the page's two, and MEASURE
+    for neuron in (0, 5):
+        for i, background in enumerate(measured["views"][f"neuron{neuron}"]):
             if data["top"][i] is None:  # not in the model's vocabulary: not shaded
+                assert background is None
                 continue
-            r, g, b = map(int, re.findall(r"\d+", background))
-            activation = data["acts"][int(fragment[-1])][i]
-            assert (r > b) == (activation > 0) or abs(activation) < 0.01, (glyph, background)
-    assert [bg for _, bg in views["#neuron=0"].spans] != [bg for _, bg in views["#neuron=5"].spans]
+            r, g, b = rgb(background)
+            activation = data["acts"][neuron][i]
+            assert (r > b) == (activation > 0) or abs(activation) < 0.01, (i, background)
+    assert measured["views"]["neuron0"] != measured["views"]["neuron5"]
 
 
-def test_in_a_browser_the_surprise_view_shades_each_character_by_its_surprise(
-        capsys, model, tmp_path, browse):
-    text = (ROOT / "input.txt").read_text(encoding="utf-8")[:200]
-    data = visualized(capsys, model, tmp_path, text)[2]
-    backgrounds = [bg for _, bg in browse(tmp_path / "page.html", "#view=surprise").spans]
-    assert backgrounds[0] is None  # the first character: nothing predicted it
-    whiteness = [sum(map(int, re.findall(r"\d+", bg))) for bg in backgrounds[1:]]
-    order = np.argsort(data["surprise"][1:], kind="stable")
-    assert list(np.diff(np.array(whiteness)[order]) <= 1) == [True] * (len(text) - 2)
+def test_in_a_browser_the_surprise_view_shades_each_character_by_its_surprise(rendered):
+    text, data, measured = rendered
+    shaded = [(data["surprise"][i], sum(rgb(bg))) for i, bg in
+              enumerate(measured["views"]["surprise"]) if data["surprise"][i] is not None]
+    assert measured["views"]["surprise"][0] is None  # the first character: nothing predicted it
+    whiteness = [w for _, w in sorted(shaded, key=lambda pair: pair[0])]
+    assert len(shaded) > 100 and all(a >= b - 1 for a, b in zip(whiteness, whiteness[1:]))
+
+
+def test_in_a_browser_the_text_is_laid_out_in_the_order_it_was_read(rendered):
+    """Whatever bidirectional controls or right-to-left letters the text holds: each
+    character stands to the right of the one before it on its line."""
+    text, data, measured = rendered
+    boxes = measured["boxes"]
+    start = text.index(BIDI)
+    pairs = [(boxes[i], boxes[i + 1]) for i in range(start, start + len(BIDI) - 1)]
+    assert all(a[1] != b[1] or a[0] <= b[0] for a, b in pairs)  # controls take no width
+    assert sum(a[1] == b[1] for a, b in pairs) > len(BIDI) // 2  # mostly on one line
 
 
 @pytest.fixture(scope="module")
@@ -263,10 +268,11 @@ MISTAKES = {  # the arguments, the exit status, and what the error line says
     "a text for a checkpoint": dict(args=["good.txt", "good.txt"], status=1,
                                     message="good.txt is not a usable min-char-rnn checkpoint"),
     "a folder for a checkpoint": dict(args=["folder", "good.txt"], status=1,
-                                      message="folder is a "),
+                                      message="folder is not a usable min-char-rnn checkpoint: it is not a regular file"),
     "no text": dict(args=["model.npz", "nowhere.txt"], status=1,
-                    message="nowhere.txt: no such file"),
-    "a folder for a text": dict(args=["model.npz", "folder"], status=1, message="folder is a "),
+                    message="cannot read nowhere.txt: No such file or directory"),
+    "a folder for a text": dict(args=["model.npz", "folder"], status=1,
+                                message="cannot read folder: Is a directory"),
     "a text not in UTF-8": dict(args=["model.npz", "latin1.txt"], status=1,
                                 message="latin1.txt is not UTF-8 text"),
     "an empty text": dict(args=["model.npz", "empty.txt"], status=1, message="empty.txt is empty"),
@@ -275,17 +281,17 @@ MISTAKES = {  # the arguments, the exit status, and what the error line says
     "one known character": dict(args=["model.npz", "one known.txt"], status=1,
                                 message="one known.txt has 1 character the model knows; at least 2"),
     "a page in no folder": dict(args=["model.npz", "good.txt", "-o", "nowhere/page.html"], status=1,
-                                message="cannot write nowhere/page.html: no folder"),
+                                message="cannot write nowhere/page.html: nowhere is no folder this"),
     "a page under a file": dict(args=["model.npz", "good.txt", "-o", "good.txt/page.html"],
-                                status=1, message="cannot write good.txt/page.html: no folder"),
+                                status=1, message="cannot write good.txt/page.html: good.txt is no folder"),
     "a folder for a page": dict(args=["model.npz", "good.txt", "-o", "folder"], status=1,
-                                message="cannot write folder: folder is a directory"),
+                                message="cannot write folder: it is there and not a regular file"),
     "the page over the checkpoint": dict(args=["model.npz", "good.txt", "-o", "model.npz"],
                                          status=1,
                                          message="the page model.npz would overwrite an input"),
     "the page through a link to the checkpoint": dict(
         args=["model.npz", "good.txt", "-o", "link.html"], status=1,
-        message="the page link.html would overwrite an input"),
+        message="cannot write link.html: it is there and not a regular file"),
     "nothing given": dict(args=[], status=2,
                           message="the following arguments are required: checkpoint, text"),
     **{f"--chars {value}": dict(args=["model.npz", "good.txt", "--chars", value], status=2,
@@ -312,27 +318,23 @@ def test_a_mistake_gets_one_line(capsys, inputs, monkeypatch, case):
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["Ctrl-C", "SIGTERM"])
-def test_a_signal_gets_one_line(capsys, model, monkeypatch, signum):
-    def interrupted(*args):
-        os.kill(os.getpid(), signum)
-    monkeypatch.setattr(visualize, "hidden_states", interrupted)
-    assert run_visualize(capsys, model[0], ROOT / "input.txt") == (128 + signum, "",
-                                                                   "visualize.py: stopped\n")
-
-
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["Ctrl-C", "SIGTERM"])
-def test_a_signal_while_it_starts_gets_one_line(model, tmp_path, signum):
-    result = run_with_signals_at(ROOT / "visualize.py", "numpy", [signum],
-                                 model[0], ROOT / "input.txt", "-o", tmp_path / "page.html")
-    assert (result.returncode, result.stdout, result.stderr) == (128 + signum, "",
-                                                                 "visualize.py: stopped\n")
-    assert list(tmp_path.iterdir()) == []
+def test_a_signal_stops_it_at_once_in_one_line(model, tmp_path, signum):
+    """While it reads its text (a FIFO that nothing is written to), and no page is left."""
+    fifo = tmp_path / "fifo.txt"
+    os.mkfifo(fifo)
+    proc = subprocess.Popen([sys.executable, str(ROOT / "visualize.py"), str(model[0]), str(fifo),
+                             "-o", str(tmp_path / "page.html")], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=script_env())
+    with open(fifo, "w"):  # returns once it has opened the FIFO for reading
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=30)
+    assert (proc.returncode, out, err) == (128 + signum, b"", b"visualize.py: stopped at once\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo.txt"]
 
 
 STDOUTS = {
-    "a full disk": dict(stdout="/dev/full", message="visualize.py: the page is written, but the "
-                                                    "line for stdout is not (No space left on "
-                                                    "device)"),
+    "a full disk": dict(stdout="/dev/full", message="visualize.py: cannot write to stdout (No "
+                                                    "space left on device); stopped"),
     "closed": dict(stdout="closed", message="visualize.py: error: stdout is closed; give it a "
                                             "file or a pipe to print to"),
 }
@@ -343,8 +345,9 @@ def test_a_stdout_that_cannot_be_written_gets_one_line(model, tmp_path, case):
     where = dict(stdout=None, preexec_fn=lambda: os.close(1)) if case["stdout"] == "closed" \
         else dict(stdout=open(case["stdout"], "w"))
     try:
+        (tmp_path / "text.txt").write_text("The tower went up.", encoding="utf-8")
         result = subprocess.run([sys.executable, str(ROOT / "visualize.py"), str(model[0]),
-                                 str(ROOT / "input.txt"), "-o", str(tmp_path / "page.html")],
+                                 str(tmp_path / "text.txt"), "-o", str(tmp_path / "page.html")],
                                 stderr=subprocess.PIPE, text=True, timeout=60, env=script_env(),
                                 **where)
     finally:
@@ -355,11 +358,13 @@ def test_a_stdout_that_cannot_be_written_gets_one_line(model, tmp_path, case):
 
 
 def test_the_script_runs_as_a_user_runs_it(model, tmp_path):
-    result = subprocess.run([sys.executable, str(ROOT / "visualize.py"), str(model[0]),
-                             "input.txt", "-o", str(tmp_path / "page.html")],
-                            capture_output=True, text=True, timeout=60, cwd=ROOT)
+    """From the folder of its files, with the environment as it is."""
+    (tmp_path / "text.txt").write_text("The tower went up.", encoding="utf-8")
+    (tmp_path / "m.npz").write_bytes(model[0].read_bytes())
+    result = subprocess.run([sys.executable, str(ROOT / "visualize.py"), "m.npz", "text.txt"],
+                            capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert result.returncode == 0 and result.stderr == ""
-    assert summary(result.stdout)[:2] == ("input.txt", 37809)
+    assert summary(result.stdout)[:2] == ("text.txt", 18) and (tmp_path / "m.html").exists()
 
 
 def test_the_log_softmax_stays_finite_where_exp_overflows():
@@ -369,3 +374,17 @@ def test_the_log_softmax_stays_finite_where_exp_overflows():
                          [-1000 - math.log1p(math.exp(-1)), -1000 - math.log1p(math.exp(-1))]])
     with np.errstate(over="raise", invalid="raise", divide="raise"):
         np.testing.assert_allclose(visualize.log_softmax(logits), expected, rtol=1e-12)
+
+
+def test_memory_is_bounded_by_the_model_not_by_its_vocabulary(tmp_path):
+    """A model of 100,000 characters is read in blocks of 10 steps, its logits taking 8 MB
+    a block, and only the five best guesses of each shown character are kept: within 2 GB."""
+    chars = [chr(c) for c in range(0x20000, 0x20000 + 100_000)]
+    state = init_training(chars, 0, hidden_size=8)
+    with Checkpoint(str(tmp_path / "wide.npz"), fresh=True) as checkpoint:
+        checkpoint.save(state)
+    (tmp_path / "text.txt").write_text("".join(chars[::500]), encoding="utf-8")
+    result = run_script(tmp_path / "wide.npz", tmp_path / "text.txt", "--chars", 1,
+                        script=ROOT / "visualize.py", preexec_fn=limit_memory(2000))
+    assert result.returncode == 0, result.stderr
+    assert summary(result.stdout)[1] == 200
