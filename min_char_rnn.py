@@ -1,7 +1,8 @@
 """
-Minimal character-level vanilla RNN: Andrej Karpathy's min-char-rnn.py (2015, BSD licence) on
-Python 3, in its order and with its names to the end of the training loop; the command line,
-checkpoints and error handling follow. Every change from the gist: README.md, "Changes".
+A character-level vanilla RNN trained with truncated backpropagation through time, clipping
+and Adagrad: Andrej Karpathy's min-char-rnn.py (2015, BSD licence) on Python 3, in its order
+and with its names to the end of the training loop; the command line, checkpoints and error
+handling follow. Every change from the gist: README.md, "Changes from the gist".
 """
 import numpy as np
 
@@ -46,8 +47,8 @@ def char_maps(chars):
 
 
 # hyperparameters: the gist's values, each of which a flag can change
-hidden_size = 100  # size of hidden layer of neurons
-seq_length = 25  # number of steps to unroll the RNN for: characters per chunk
+hidden_size = 100  # neurons in the hidden layer
+seq_length = 25  # characters per chunk: the time steps backpropagation unrolls through
 learning_rate = 1e-1
 sample_length = 200  # characters in each sample printed while training
 save_every = 1000  # iterations between checkpoint saves (the gist saves nothing)
@@ -56,11 +57,11 @@ save_every = 1000  # iterations between checkpoint saves (the gist saves nothing
 # model parameters. H = hidden_size, V = vocab_size; vectors are columns: h is (H, 1), y (V, 1)
 def init_model(vocab_size, hidden_size, rng):
     """Wxh, Whh, Why, bh, by, drawn in the gist's order from rng (a np.random.RandomState)."""
-    Wxh = rng.randn(hidden_size, vocab_size) * 0.01  # input to hidden
-    Whh = rng.randn(hidden_size, hidden_size) * 0.01  # hidden to hidden
-    Why = rng.randn(vocab_size, hidden_size) * 0.01  # hidden to output
-    bh = np.zeros((hidden_size, 1))  # hidden bias
-    by = np.zeros((vocab_size, 1))  # output bias
+    Wxh = rng.randn(hidden_size, vocab_size) * 0.01  # (H, V): a character into the state
+    Whh = rng.randn(hidden_size, hidden_size) * 0.01  # (H, H): the last state into the next
+    Why = rng.randn(vocab_size, hidden_size) * 0.01  # (V, H): the state out to the scores
+    bh = np.zeros((hidden_size, 1))  # (H, 1): added to the state before tanh
+    by = np.zeros((vocab_size, 1))  # (V, 1): added to the scores
     return Wxh, Whh, Why, bh, by
 
 
@@ -75,17 +76,17 @@ def lossFun(inputs, targets, hprev, params):
     xs, hs, ys, ps = {}, {}, {}, {}
     hs[-1] = np.copy(hprev)  # dicts: key -1 is the state before step 0, read as hs[t - 1]
     loss = 0
-    # forward pass
+    # forward, one step per character
     for t in range(len(inputs)):
         # xs[t] is the input's index: Wxh times its one-hot vector is column xs[t] of Wxh,
         # read as a slice so that it stays an (H, 1) column
         xs[t] = inputs[t]
-        hs[t] = np.tanh(Wxh[:, xs[t]:xs[t] + 1] + np.dot(Whh, hs[t - 1]) + bh)  # hidden state
-        ys[t] = np.dot(Why, hs[t]) + by  # unnormalized log probabilities for next chars
+        hs[t] = np.tanh(Wxh[:, xs[t]:xs[t] + 1] + np.dot(Whh, hs[t - 1]) + bh)  # the new state
+        ys[t] = np.dot(Why, hs[t]) + by  # a score for each possible next character (logits)
         e = np.exp(ys[t])
-        ps[t] = e / np.sum(e)  # probabilities for next chars (softmax)
-        loss += -np.log(ps[t][targets[t], 0])  # softmax (cross-entropy loss)
-    # backward pass: compute gradients going backwards, one step at a time
+        ps[t] = e / np.sum(e)  # softmax: probabilities of the next character
+        loss += -np.log(ps[t][targets[t], 0])  # cross-entropy
+    # backward: the gradients, summed one step at a time from the last
     dWxh, dWhh, dWhy = np.zeros_like(Wxh), np.zeros_like(Whh), np.zeros_like(Why)
     dbh, dby = np.zeros_like(bh), np.zeros_like(by)
     # hs[t] feeds the output ys[t] and the next state hs[t+1], so its gradient has two terms;
@@ -99,14 +100,14 @@ def lossFun(inputs, targets, hprev, params):
         dy[targets[t]] -= 1
         dWhy += np.dot(dy, hs[t].T)
         dby += dy
-        dh = np.dot(Why.T, dy) + dhnext  # backprop into h: from the output and from step t+1
-        dhraw = (1 - hs[t] * hs[t]) * dh  # backprop through tanh nonlinearity
+        dh = np.dot(Why.T, dy) + dhnext  # from the output and from step t+1
+        dhraw = (1 - hs[t] * hs[t]) * dh  # through tanh, whose derivative is 1 - tanh^2
         dbh += dhraw
         dWxh[:, xs[t]] += dhraw[:, 0]  # dhraw times the one-hot xs[t] transposed
         dWhh += np.dot(dhraw, hs[t - 1].T)
-        dhnext = np.dot(Whh.T, dhraw)
-    # clip to mitigate exploding gradients: each entry on its own into [-5, 5] (not by the
-    # norm), in place
+        dhnext = np.dot(Whh.T, dhraw)  # what flows on into hs[t-1]
+    # clip in place, each entry on its own into [-5, 5] (not by the norm): a step along an
+    # exploding gradient would throw the weights far off
     for dparam in [dWxh, dWhh, dWhy, dbh, dby]:
         np.clip(dparam, -5, 5, out=dparam)
     return loss, dWxh, dWhh, dWhy, dbh, dby, hs[len(inputs) - 1]
@@ -114,8 +115,8 @@ def lossFun(inputs, targets, hprev, params):
 
 def sample(h, seed_ix, n, params, rng, temperature=None):
     """
-    sample a sequence of n integers from the model, from state h (not changed) with seed_ix
-    as the first input. temperature None is the gist's softmax; a number T shifts the logits
+    n character indices drawn from the model, from state h (not changed) with seed_ix as
+    the first input. temperature None is the gist's softmax; a number T shifts the logits
     by their maximum (exp cannot overflow) and divides them by T: below 1 is greedier.
     """
     Wxh, Whh, Why, bh, by = params
@@ -138,9 +139,9 @@ def init_training(chars, seed, hidden_size=hidden_size, seq_length=seq_length,
     """What the loop carries between iterations, set up as the gist does: a checkpoint's dict."""
     rng = np.random.RandomState(seed)  # the gist's global generator after np.random.seed(seed)
     Wxh, Whh, Why, bh, by = init_model(len(chars), hidden_size, rng)
-    n, p = 0, 0
+    n, p = 0, 0  # iteration counter, data pointer
     mWxh, mWhh, mWhy = np.zeros_like(Wxh), np.zeros_like(Whh), np.zeros_like(Why)
-    mbh, mby = np.zeros_like(bh), np.zeros_like(by)  # memory variables for Adagrad
+    mbh, mby = np.zeros_like(bh), np.zeros_like(by)  # Adagrad memory: sums of squared gradients
     # loss at iteration 0: a uniform guess, -ln(1/V) a character (25 ln 61 = 102.77 on input.txt)
     smooth_loss = -np.log(1.0 / len(chars)) * seq_length
     hprev = np.zeros((hidden_size, 1))
@@ -165,37 +166,38 @@ def train(data, state):
     params = Wxh, Whh, Why, bh, by
     n, p, hprev, smooth_loss = state["n"], state["p"], state["hprev"], state["smooth_loss"]
     while True:
-        # prepare inputs (we're sweeping from left to right in steps seq_length long). The
-        # >= also skips a last chunk that would just fit, as the gist does
+        # at the start, and where the chunk and its last target would not fit; the >= also
+        # skips a last chunk that would just fit, as the gist does
         if p + seq_length + 1 >= len(data) or n == 0:
-            hprev = np.zeros((hidden_size, 1))  # reset RNN memory
-            p = 0  # go from start of data
+            hprev = np.zeros((hidden_size, 1))  # forget the state
+            p = 0  # and start again from the beginning of the text
+        # seq_length inputs, each target the character after its input
         inputs = [char_to_ix[ch] for ch in data[p:p + seq_length]]
         targets = [char_to_ix[ch] for ch in data[p + 1:p + seq_length + 1]]
 
-        # sample from the model now and then
+        # show what the model writes now and then
         if n % 100 == 0:
             sample_ix = sample(hprev, inputs[0], sample_length, params, rng)
             txt = ''.join(ix_to_char[ix] for ix in sample_ix)
             print('----\n %s \n----' % (txt,))
 
-        # forward seq_length characters through the net and fetch gradient
+        # forward and backward through the chunk
         loss, dWxh, dWhh, dWhy, dbh, dby, hprev = lossFun(inputs, targets, hprev, params)
         smooth_loss = smooth_loss * 0.999 + loss * 0.001  # an average over ~1000 chunks
         if n % 100 == 0:
-            print('iter %d, loss: %f' % (n, smooth_loss))  # print progress
+            print('iter %d, loss: %f' % (n, smooth_loss))
 
-        # perform parameter update with Adagrad: a weight's step shrinks as its squared
-        # gradients add up in mem. param and mem are other names for the arrays Wxh, mWxh,
-        # ...: += changes those arrays in place (param = param - ... would train nothing)
+        # Adagrad: a weight's step shrinks as its squared gradients add up in mem (1e-8: no
+        # division by 0). param and mem are other names for the arrays Wxh, mWxh, ...; +=
+        # changes those arrays in place (param = param - ... would train nothing)
         for param, dparam, mem in zip([Wxh, Whh, Why, bh, by],
                                       [dWxh, dWhh, dWhy, dbh, dby],
                                       [mWxh, mWhh, mWhy, mbh, mby]):
             mem += dparam * dparam
-            param += -learning_rate * dparam / np.sqrt(mem + 1e-8)  # adagrad update
+            param += -learning_rate * dparam / np.sqrt(mem + 1e-8)
 
-        p += seq_length  # move data pointer
-        n += 1  # iteration counter
+        p += seq_length  # on to the next chunk
+        n += 1
         state.update(n=n, p=p, hprev=hprev, smooth_loss=smooth_loss)  # what a save keeps
         yield n  # the caller saves, stops or asks for the next iteration
 

@@ -4,19 +4,23 @@ Measurements that take too long for the test suite. Run from the project's folde
     python tests/benchmark.py speed [TEXT]     # iterations per second, script and gist
     python tests/benchmark.py save             # what periodic checkpoints cost
     python tests/benchmark.py memory           # peak memory on a 60 MB text
-    python tests/benchmark.py golden DIR TEXT  # recorded outputs in DIR against this machine's
+    python tests/benchmark.py signals [RUNS]   # Ctrl-C and SIGTERM at random moments
 
 speed times whole seeded runs, in this process and each going first in turn, of the script's
 training loop, of the gist's arithmetic done well (gist_done_well_stdout below: column ix of
 Wxh read instead of a product with a one-hot vector, dhraw added to column ix of dWxh, exp(y)
 once) and done literally (tests/reference.py), checks that all three print the same, and
 does so on TEXT (default input.txt) and on a generated text of 3000 distinct characters.
+signals sends one or two signals at a random moment to each of RUNS runs (training with a
+checkpoint, sampling, a mistake) and checks that none ends in a traceback or leaves a
+checkpoint that does not load.
 """
 import argparse
 import contextlib
 import io
 import os
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -153,12 +157,11 @@ def save(args):
         with tempfile.TemporaryDirectory() as folder:
             path = os.path.join(folder, "model.npz")
             times = []
-            for _ in range(10):
-                start = time.perf_counter()
-                if os.path.exists(path):
-                    os.remove(path)
-                min_char_rnn.Checkpoint(path).save(state)
-                times.append(time.perf_counter() - start)
+            with min_char_rnn.Checkpoint(path, fresh=True) as checkpoint:
+                for _ in range(10):
+                    start = time.perf_counter()
+                    checkpoint.save(state)
+                    times.append(time.perf_counter() - start)
             size = os.path.getsize(path)
         seconds = sorted(times)[len(times) // 2]
         every = min_char_rnn.save_every
@@ -190,32 +193,35 @@ def memory(args):
           f"{(3 * size + 150e6) / 1e6:.0f} MB)")
 
 
-def golden(args):
-    """Each recorded output in DIR against the script and tests/reference.py run here."""
-    missing = [str(p) for p in (args.folder, args.text) if not p.exists()]
-    if missing:
-        sys.exit(f"benchmark.py golden: not found: {', '.join(missing)} (give the folder of "
-                 "recorded outputs and the text they were recorded on)")
-    data = args.text.read_text(encoding="utf-8")
-    for path in sorted(args.folder.glob("*.txt")):
-        settings = dict(seed=0, iters=3000)
-        if "seed7" in path.name:
-            settings = dict(seed=7, iters=1000, hidden_size=50, seq_length=10, learning_rate=0.05)
-        flags = [f"--{k.replace('_', '-')}={v}" for k, v in settings.items() if k != "iters"]
-        script = subprocess.run([sys.executable, str(ROOT / "min_char_rnn.py"), str(args.text),
-                                 f"--max-iters={settings['iters']}", *flags],
-                                capture_output=True, text=True).stdout
-        gist = gist_stdout(data, **settings)
-        expected = path.read_text()
-        print(f"{path.name}: script {'identical' if script == expected else 'DIFFERS'}, "
-              f"gist's arithmetic here {'identical' if gist == expected else 'DIFFERS'}, "
-              f"script and gist here {'identical' if script == gist else 'DIFFER'}")
-        for name, out in [("script", script), ("gist here", gist)]:
-            if out != expected:
-                lines, wanted = out.splitlines(), expected.splitlines()
-                first = next(i for i, (a, b) in enumerate(zip(lines, wanted)) if a != b)
-                last_iter = [x for x in wanted[:first] if x.startswith("iter ")][-1:]
-                print(f"  {name}: first difference at line {first + 1}, after {last_iter}")
+def signals(args):
+    rng = np.random.RandomState(0)
+    script = [sys.executable, str(ROOT / "min_char_rnn.py")]
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "m.npz")
+        subprocess.run(script + [str(ROOT / "input.txt"), "--max-iters", "50", "--checkpoint",
+                                 path, "--hidden-size", "8"], capture_output=True, check=True)
+        kinds = {"training": ["input.txt", "--checkpoint", path, "--resume", "--save-every", "1",
+                              "--max-iters", "100000"],
+                 "sampling": ["--checkpoint", path, "--sample-only", "--sample-length", "20000"],
+                 "a mistake": ["nowhere.txt"]}
+        bad = 0
+        for run in range(args.runs):
+            kind = list(kinds)[run % 3]
+            proc = subprocess.Popen(script + kinds[kind], cwd=ROOT, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.PIPE, text=True)
+            time.sleep(rng.uniform(0, 0.6))
+            for signum in rng.choice([signal.SIGINT, signal.SIGTERM], size=rng.randint(1, 3)):
+                proc.send_signal(signum)
+            err = proc.communicate()[1]
+            loads = subprocess.run(script + ["--checkpoint", path, "--sample-only", "--seed", "1"],
+                                   capture_output=True).returncode == 0
+            if "Traceback" in err or "Warning" in err or len(err.splitlines()) > 3 or not loads \
+                    or proc.returncode not in (0, 1, 130, 143):
+                bad += 1
+                print(f"run {run} ({kind}): status {proc.returncode}, checkpoint loads: {loads}, "
+                      f"stderr: {err!r}")
+        print(f"{args.runs} runs, {bad} with a traceback, a warning, more lines than expected, "
+              "an unexpected status or a checkpoint that does not load")
 
 
 def main():
@@ -228,9 +234,8 @@ def main():
     commands.add_parser("save")
     p = commands.add_parser("memory")
     p.add_argument("--megabytes", type=int, default=60)
-    p = commands.add_parser("golden")
-    p.add_argument("folder", type=Path)
-    p.add_argument("text", type=Path)
+    p = commands.add_parser("signals")
+    p.add_argument("runs", nargs="?", type=int, default=60)
     args = parser.parse_args()
     globals()[args.command](args)
 
