@@ -224,6 +224,8 @@ SIGNALS = {signal.SIGINT, signal.SIGTERM}
 MAX_TEXT_BYTES = 256 * 2**20  # the largest text read (whole, as the gist reads it)
 MAX_SAMPLE_LENGTH = 1_000_000
 LARGEST_WEIGHT = 1e100  # beyond this a forward pass could overflow before tanh
+NPY_HEADER = 192  # bytes an .npy entry may take before its numbers: numpy writes 128, and
+# 192 cannot nest deep enough for a parser to fail in ways of its own (Python 3.8 prints)
 
 
 class CommandLineError(Exception):
@@ -282,7 +284,7 @@ def load_checkpoint(path):
     def entry(name, dims):
         dtype, shape = CHECKPOINT[name]
         shape = tuple(dims.get(d, d) for d in shape)
-        if npz.zip.getinfo(name + ".npy").file_size > 4096 + 8 * math.prod(shape):  # + header
+        if npz.zip.getinfo(name + ".npy").file_size > NPY_HEADER + 8 * math.prod(shape):
             raise ValueError(f"{name} is larger than a checkpoint's")
         a = np.asarray(npz[name])  # what is not an .npy array comes as bytes
         if a.dtype.kind not in {"f8": "f"}.get(dtype, "iu") or a.dtype.itemsize > 8 \
@@ -441,11 +443,11 @@ class Stop:
     in one line that says what the checkpoint holds (kept)."""
 
     def __init__(self, prog):
-        self.prog, self.training, self.signum, self.kept = prog, False, None, lambda: ""
+        self.prog, self.training, self.signals, self.kept = prog, False, [], lambda: ""
 
     def __call__(self, signum, frame):
-        if self.training and self.signum is None:
-            self.signum = signum
+        self.signals.append(signum)  # in one step: a second handler may run inside the first
+        if self.training and len(self.signals) == 1:
             return
         if sys.stderr is not None:  # else fd 2 may be a file this program opened
             with contextlib.suppress(OSError, ValueError):
@@ -526,7 +528,7 @@ def run_training(args, stop, checkpoint):
             for n in train(data, state):
                 if checkpoint and n % (args.save_every or save_every) == 0:
                     checkpoint.save(state)
-                if n == args.max_iters or stop.signum is not None:
+                if n == args.max_iters or stop.signals:
                     break
     except FloatingPointError:
         raise CommandLineError(f"training diverged at iteration {state['n']}: a number "
@@ -540,12 +542,12 @@ def run_training(args, stop, checkpoint):
     say(f"iteration {state['n']}: {iters} iterations in {elapsed:.1f} s "
         f"({iters / max(elapsed, 1e-9):.0f} it/s), smooth loss {state['smooth_loss']:.4f} "
         f"({state['smooth_loss'] / state['seq_length'] / math.log(2):.3f} bits/char)")
-    if stop.signum is None:
+    if not stop.signals:
         return 0
     say(f"interrupted at iteration {state['n']}: " + (
         f"saved {args.checkpoint}; add --resume to go on" if checkpoint else
         "nothing saved (use --checkpoint to keep the model)"))
-    return 128 + stop.signum
+    return 128 + stop.signals[0]
 
 
 def run_sample_only(args):

@@ -1,15 +1,9 @@
 """
-Look inside a model trained by min_char_rnn.py: how well it predicts a text, and what its
-hidden neurons do while it reads.
-
-    python visualize.py model.npz text.txt                 # writes model.html
-    python visualize.py model.npz text.txt -o page.html --chars 5000
-
-The model reads the whole text from a zero state. stdout gets one line, the mean of
--ln p(character | the characters before it) over every known character after the first;
-characters outside the model's vocabulary are skipped, as if absent, and counted on stderr.
-The page (one file, no network) shows the first --chars characters shaded by one neuron's
-activation or by the model's surprise, with its five best guesses for what comes next.
+Look inside a model trained by min_char_rnn.py: `python visualize.py model.npz text.txt`
+prints the mean of -ln p(character | the characters before it) over the text, read from a zero
+state (characters the model does not know are skipped and counted on stderr), and writes
+model.html: the first --chars characters shaded by a neuron or by surprise, with the model's
+five best guesses for what comes next.
 """
 import collections
 import contextlib
@@ -180,7 +174,7 @@ def run(argv, stop):
                                           sum(ch in char_to_ix for ch in start), progress)
         except FloatingPointError:
             raise CommandLineError(f"the model's numbers overflow on {args.text}") from None
-    progress.clear()
+    progress(count, line="\r\033[K")  # cleared
     if count < 2:
         raise CommandLineError(f"{args.text} has {count or 'no'} character{'s' * (count != 1)} "
                                "the model knows; at least 2 are needed to measure a prediction")
@@ -208,19 +202,14 @@ class Progress:
     """On a terminal, how much of the text has been read, about once a second."""
 
     def __init__(self, name, length, unknown):
-        self.name, self.length, self.unknown = name, length, unknown
-        self.shown_at = time.monotonic()
+        self.name, self.length, self.unknown, self.shown_at = name, length, unknown, time.time()
         self.tty = sys.stderr is not None and sys.stderr.isatty()
 
-    def __call__(self, read):
-        if self.tty and time.monotonic() - self.shown_at > 1:
-            self.shown_at = time.monotonic()
+    def __call__(self, read, line=None):
+        if self.tty and (line is not None or time.time() - self.shown_at > 1):
+            self.shown_at = time.time()
             done = (read + sum(self.unknown.values())) / self.length
-            print(f"\r{self.name}: {done:.0%} read", end="", file=sys.stderr, flush=True)
-
-    def clear(self):
-        if self.tty:
-            print("\r\033[K", end="", file=sys.stderr, flush=True)
+            print(line or f"\r{self.name}: {done:.0%} read", end="", file=sys.stderr, flush=True)
 
 
 def main(argv=None):

@@ -439,8 +439,10 @@ BAD_CHECKPOINTS = {  # what is done to a good checkpoint, and what the error lin
     "a float vocabulary": (changed(vocab=lambda a: a["vocab"].astype(float)),
                            "vocab is float64 of shape (14,), not int64"),
     "a boolean count": (changed(n=np.array(True)), "n is bool of shape (), not int64"),
-    "a 16-byte float": (changed(Wxh=lambda a: a["Wxh"].astype(np.longdouble)),
-                        "Wxh is float128 of shape (12, 14), not float64"),
+    "a 16-byte float": (changed(smooth_loss=lambda a: a["smooth_loss"].astype(np.longdouble)),
+                        "smooth_loss is float128 of shape (), not float64"),
+    "16-byte floats, larger than a checkpoint's": (
+        changed(Wxh=lambda a: a["Wxh"].astype(np.longdouble)), "Wxh is larger than a checkpoint's"),
     "a string": (changed(seed=np.array("seven")), "seed is <U5 of shape (), not int64"),
     "a vocabulary that wraps": (changed(vocab=lambda a: (a["vocab"] + 200).astype(np.uint8)),
                                 "vocab is not sorted and distinct code points"),
@@ -488,14 +490,16 @@ BAD_CHECKPOINTS = {  # what is done to a good checkpoint, and what the error lin
     "a hidden size too large to hold": (changed(hidden_size=np.array(10**6)),
                                         "hprev is float64 of shape (12, 1), not float64 of shape "
                                         "(1000000, 1)"),
-    # .npy headers that are odd in any way: each a warning or an error of numpy's
+    # .npy headers that are odd in any way, each an error or a warning whose words depend on
+    # the numpy and Python versions: None
+    "a deeply nested header": (changed(Whh=header("(" * 60 + ")" * 60)), None),
     "a header key that cannot be hashed": (changed(Whh=header(extra=", [1]: 2")), "unhashable"),
-    "a deeply nested header": (changed(Whh=header("(" * 1000 + ")" * 1000)),
-                               "Cannot parse header"),
+    "a header longer than numpy writes": (changed(Whh=header("(" * 1000 + ")" * 1000)),
+                                          "Whh is larger than a checkpoint's"),
     "a shape of booleans": (changed(Whh=header("(True, 12)")), "EOF"),
     "a shape of floats": (changed(Whh=header("(12.0, 12)")), "shape is not valid"),
-    "a Python 2 header": (changed(Whh=header("(12L, 12L)")), "created on Python 2"),
-    "a deprecated type code": (changed(Whh=header(descr="'a'")), "Data type alias 'a'"),
+    "a Python 2 header": (changed(Whh=header("(12L, 12L)")), None),
+    "a deprecated type code": (changed(Whh=header(descr="'a'")), None),
     "a header of another type": (changed(Whh=npy_with_header("[1, 2, 3]")), "not a dictionary"),
 }
 
@@ -519,7 +523,9 @@ def one_error_line(capsys, tmp_path, *args):
 @pytest.mark.parametrize("bad_checkpoint", BAD_CHECKPOINTS, indirect=True)
 def test_a_bad_checkpoint_gets_one_line(bad_checkpoint, tmp_path, capsys):
     path, message = bad_checkpoint
-    assert message in one_error_line(capsys, tmp_path, "--checkpoint", path, "--sample-only")
+    err = one_error_line(capsys, tmp_path, "--checkpoint", path, "--sample-only")
+    assert f"{path} is not a usable min-char-rnn checkpoint: " in err or message == "no checkpoint at"
+    assert (message or "") in err
 
 
 @pytest.mark.parametrize("bad_checkpoint", ["a pickle", "a newer format", "NaN weights",
@@ -546,7 +552,8 @@ def test_resume_refuses_a_path_that_is_not_a_regular_file(make, short_text, tmp_
 HOSTILE_HEADERS = ["a header declaring a huge shape", "a huge shape within the declared size",
                    "an entry inflating to 10 MB", "a hidden size too large to hold",
                    "a header key that cannot be hashed", "a Python 2 header",
-                   "a deprecated type code", "a deeply nested header"]
+                   "a deprecated type code", "a deeply nested header",
+                   "a header longer than numpy writes"]
 
 
 def test_hostile_checkpoints_get_one_line_in_a_small_memory_with_warnings_as_errors(
@@ -567,7 +574,7 @@ def test_hostile_checkpoints_get_one_line_in_a_small_memory_with_warnings_as_err
     assert result.returncode == 0 and len(lines) == len(paths), result.stderr
     for path, name, line in zip(paths, HOSTILE_HEADERS, lines):
         assert line.startswith(f"min_char_rnn.py: error: {path} is not a usable")
-        assert BAD_CHECKPOINTS[name][1] in line or "Unable to allocate" in line
+        assert (BAD_CHECKPOINTS[name][1] or "") in line or "Unable to allocate" in line
 
 
 def test_big_endian_and_fortran_order_arrays_load_as_they_are(model, tmp_path, capsys):
