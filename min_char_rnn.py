@@ -223,6 +223,7 @@ RNG = ("rng_keys", "rng_pos", "rng_has_gauss", "rng_cached_gaussian")  # RandomS
 SIGNALS = {signal.SIGINT, signal.SIGTERM}
 MAX_TEXT_BYTES = 256 * 2**20  # the largest text read (whole, as the gist reads it)
 MAX_SAMPLE_LENGTH = 1_000_000
+MAX_ARRAY_BYTES = 4 * 2**30  # what a model's arrays may take, training on one chunk
 LARGEST_WEIGHT = 1e100  # beyond this a forward pass could overflow before tanh
 NPY_HEADER = 192  # bytes an .npy entry may take before its numbers: numpy writes 128, and
 # 192 cannot nest deep enough for a parser to fail in ways of its own (Python 3.8 prints)
@@ -266,15 +267,26 @@ def checkpoint_problem(arrays):
         f"a weight is larger than {LARGEST_WEIGHT:g}: too large to compute with":
             all(np.abs(arrays[k]).max() <= LARGEST_WEIGHT for k in PARAMS),
         "an Adagrad memory is negative": all(arrays["m" + k].min() >= 0 for k in PARAMS),
-        "vocab is not sorted and distinct code points":
-            vocab == sorted(set(vocab)) and 0 <= vocab[0] and vocab[-1] <= 0x10FFFF,
+        "vocab is not sorted and distinct code points of characters": vocab == sorted(set(vocab))
+            and 0 <= vocab[0] and vocab[-1] <= 0x10FFFF
+            and not any(0xD800 <= c < 0xE000 for c in vocab),  # surrogates are no characters
         "a setting is out of range": s["seq_length"] >= 1 and 0 < s["learning_rate"]
             and 1 <= s["sample_length"] <= MAX_SAMPLE_LENGTH and 0 <= s["seed"] < 2**32,
         "n or p is out of range": 0 <= s["n"] < 2**62 and 0 <= s["p"] < 2**62,
+        size_problem(s["hidden_size"], len(vocab), s["seq_length"]): not size_problem(
+            s["hidden_size"], len(vocab), s["seq_length"]),
         "the random generator's state is out of range": 0 <= s["rng_pos"] <= 624
             and s["rng_has_gauss"] in (0, 1) and 0 <= keys.min() and keys.max() < 2**32,
     }
     return next((why for why, ok in checks.items() if not ok), None)
+
+
+def size_problem(H, V, T):
+    """Why a model of H neurons and V characters, trained on chunks of T, is refused, or "".
+    Memory is not asked for: where it is promised freely, only the kernel's killer says no."""
+    need = 8 * (7 * H * (H + 2 * V + 1) + 7 * V + T * (2 * H + 3 * V))  # see docs/reference.md
+    return (f"it would need {need / 2**30:.3g} GiB of arrays, more than "
+            f"{MAX_ARRAY_BYTES // 2**30} GiB") if need > MAX_ARRAY_BYTES else ""
 
 
 def load_checkpoint(path):
@@ -284,14 +296,17 @@ def load_checkpoint(path):
     def entry(name, dims):
         dtype, shape = CHECKPOINT[name]
         shape = tuple(dims.get(d, d) for d in shape)
-        if npz.zip.getinfo(name + ".npy").file_size > NPY_HEADER + 8 * math.prod(shape):
+        info = npz.zip.getinfo(name + ".npy")
+        if info.compress_type != zipfile.ZIP_STORED:  # so what it holds is no more than the file
+            raise ValueError(f"{name} is compressed, as no checkpoint is")
+        if info.file_size > NPY_HEADER + 8 * math.prod(shape):
             raise ValueError(f"{name} is larger than a checkpoint's")
         a = np.asarray(npz[name])  # what is not an .npy array comes as bytes
         if a.dtype.kind not in {"f8": "f"}.get(dtype, "iu") or a.dtype.itemsize > 8 \
                 or a.ndim != len(shape) or a.shape != shape and name != "vocab":
             raise ValueError(f"{name} is {a.dtype} of shape {a.shape}, not {np.dtype(dtype)} of "
                              f"shape {'(N,)' if name == 'vocab' else shape}")
-        return a
+        return a.astype(np.float64) if dtype == "f8" else a
 
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):
@@ -304,8 +319,8 @@ def load_checkpoint(path):
             f.seek(0)
             with np.load(f, allow_pickle=False) as npz:
                 if sorted(npz.files) != sorted(CHECKPOINT):
-                    raise ValueError("its entries are not a checkpoint's: "
-                                     + ", ".join(sorted(set(npz.files) ^ set(CHECKPOINT))))
+                    raise ValueError("its entries are not a checkpoint's: " + (", ".join(
+                        sorted(set(npz.files) ^ set(CHECKPOINT))) or "one is there twice"))
                 H, V = entry("hidden_size", {}).item(), entry("vocab", {"V": 0x110000}).size
                 if H < 1 or V < 1:
                     raise ValueError("hidden_size or the vocabulary is below 1")
@@ -343,17 +358,20 @@ def write_whole(path, write):
     """Let write(f) fill the file at path, whole or not at all: f is PATH.tmp, created afresh
     (never through a link, nor into a file planted there), synced, then renamed onto path."""
     tmp = path + ".tmp"
+    with contextlib.suppress(FileNotFoundError):
+        if not stat.S_ISREG(os.lstat(tmp).st_mode):
+            raise CommandLineError(f"{tmp} is there and not a regular file; remove it")
+        os.unlink(tmp)  # what a killed run left
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # fails if one is there now
     try:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)  # what a killed run left
-        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), "wb") as f:
+        with open(fd, "wb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)  # after a failure: the old file stands
+    except BaseException:
+        os.unlink(tmp)  # this run's own: the old file stands
+        raise
 
 
 def write_npz(f, arrays):
@@ -369,23 +387,25 @@ class Checkpoint:
     (left beside it) against every other run. saved_n is the iteration the file holds."""
 
     def __init__(self, path, fresh):
-        if fresh and os.path.lexists(path):
-            raise CommandLineError(f"{path} already exists; add --resume to go on training it, "
-                                   "or give a new path to start afresh")
+        self.path, self.saved_n = path, None
         if os.path.lexists(path) and not stat.S_ISREG(os.lstat(path).st_mode):
             raise CommandLineError(f"{path} is not a regular file (a link, a folder, a device?); "
                                    "give the path of a checkpoint itself")
-        self.path, self.saved_n = path, None
         try:  # creating the lock also finds out now whether saves can be written beside it
             self.lock = os.open(path + ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)
         except OSError as e:
             raise CommandLineError(f"cannot save {path}: {e.strerror}") from None
         try:
+            if not stat.S_ISREG(os.fstat(self.lock).st_mode):
+                raise CommandLineError(f"{path}.lock is not a regular file; remove it")
             fcntl.flock(self.lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+            if fresh and os.path.lexists(path):  # checked under the lock: no run creates it now
+                raise CommandLineError(f"{path} already exists; add --resume to go on training "
+                                       "it, or give a new path to start afresh")
+        except (CommandLineError, BlockingIOError) as e:
             os.close(self.lock)
-            raise CommandLineError(f"{path} is in use by another run; let it end, or give "
-                                   "another --checkpoint") from None
+            raise e if isinstance(e, CommandLineError) else CommandLineError(
+                f"{path} is in use by another run; let it end, or give another --checkpoint")
 
     def __enter__(self):
         return self
@@ -417,10 +437,12 @@ def generate(state, prime, length, rng, temperature=1.0):
     prime, the first of the length characters is drawn uniformly."""
     char_to_ix, ix_to_char = char_maps(state["chars"])
     params = tuple(state[k] for k in PARAMS)
+    Wxh, Whh, Why, bh, by = params
     ixes = [char_to_ix[ch] for ch in prime] or [rng.choice(len(ix_to_char))]
-    with np.errstate(all="ignore"):  # lossFun's forward pass serves for h (nothing else), and
-        # a tiny temperature sends logits to -inf. h: the state after all but the last of ixes
-        h = lossFun(ixes[:-1], ixes[1:], np.zeros((state["hidden_size"], 1)), params)[-1]
+    h = np.zeros((state["hidden_size"], 1))
+    for ix in ixes[:-1]:  # the forward pass's state after all of the prime but its last
+        h = np.tanh(Wxh[:, ix:ix + 1] + np.dot(Whh, h) + bh)
+    with np.errstate(over="ignore", under="ignore"):  # a tiny temperature sends logits to -inf
         ixes += sample(h, ixes[-1], length - (not prime), params, rng, temperature)
     return "".join(ix_to_char[ix] for ix in ixes)
 
@@ -487,7 +509,8 @@ def guarded(prog, job, argv, memory_hint):
 
 
 def describe_chars(chars, most=10):
-    return ", ".join(map(repr, chars[:most])) + f" and {len(chars) - most} more" * (len(chars) > most)
+    more = f" and {len(chars) - most} more" * (len(chars) > most)
+    return ", ".join(map(repr, chars[:most])) + more
 
 
 def resumed_state(args, chars, checkpoint):
@@ -508,6 +531,11 @@ def resumed_state(args, chars, checkpoint):
 
 def run_training(args, stop, checkpoint):
     data, chars = read_data(args.input)
+    problem = not args.resume and size_problem(args.hidden_size or hidden_size, len(chars),
+                                               args.seq_length or seq_length)
+    if problem:
+        raise CommandLineError(problem.replace("it would", "this model would") + "; use a "
+                               "smaller --hidden-size or --seq-length")
     state = resumed_state(args, chars, checkpoint) if args.resume else init_training(
         chars, secrets.randbits(32) if args.seed is None else args.seed,  # a flag left out
         args.hidden_size or hidden_size, args.seq_length or seq_length,  # takes the value of
@@ -577,6 +605,9 @@ def number(kind, low, high, what):
 class OneLineErrors(argparse.ArgumentParser):
     def error(self, message):  # without the usage, which argparse prints first
         self.exit(2, one_line(f"{self.prog}: error: {message}") + "\n")
+
+    def print_help(self, file=None):  # failing to write it is an error (argparse says nothing)
+        (file or sys.stdout).write(self.format_help())
 
 
 def parse_args(argv=None):

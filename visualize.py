@@ -24,7 +24,7 @@ from min_char_rnn import (PARAMS, SIGNALS, CommandLineError, OneLineErrors, char
 
 TOP = 5  # guesses shown for the next character
 MAX_CHARS = 20_000  # characters on a page: its data grows with them times the hidden size
-BLOCK_NUMBERS = 2**20  # logits computed by one matrix product: a block of steps times V
+BLOCK_NUMBERS = 2**20  # states and logits of a block of steps: the steps times (H + V)
 
 
 def hidden_states(h, ixes, params):
@@ -62,7 +62,7 @@ def evaluate(ixes, params, shown, progress=lambda read: None):
     for the first `shown` indices: the states (H, shown), the TOP likeliest next indices and
     their log-probabilities (TOP, shown) each, and -ln p of each index (nan for the first)."""
     Wxh, Whh, Why, bh, by = params
-    h, block = np.zeros((Whh.shape[0], 1)), max(1, BLOCK_NUMBERS // len(by))
+    h, block = np.zeros((Whh.shape[0], 1)), max(1, BLOCK_NUMBERS // (len(bh) + len(by)))
     count, total, prev = 0, 0.0, None  # prev: log-probabilities after the previous block
     K = min(TOP, len(by))
     kept = dict(hs=[np.empty((len(bh), 0))], top=[np.empty((K, 0), np.intp)],
@@ -84,7 +84,7 @@ def evaluate(ixes, params, shown, progress=lambda read: None):
             top = np.argsort(-logp, axis=0, kind="stable")[:TOP]
             kept["top"].append(top)
             kept["top_logp"].append(np.take_along_axis(logp, top, axis=0))
-            kept["hs"].append(hs[:, :shown - count])
+            kept["hs"].append(hs[:, :shown - count].copy())  # not a view holding the block
             kept["nats"].append(nats[:shown - count])
         count += len(ix)
         progress(count)
@@ -238,6 +238,7 @@ nav button { display: block; width: 100%; text-align: left; border: 0; backgroun
 #tip { position: absolute; display: none; background: #fff; border: 1px solid #888;
   padding: 6px 8px; box-shadow: 0 2px 8px #0004; }
 #tip table { font-family: ui-monospace, monospace; } #tip td { padding: 0 4px; }
+#tip b, #tip td { unicode-bidi: isolate; }  /* a glyph overrides nothing around it */
 #tip td div { background: #4a7fb5; height: 9px; } #tip .next { font-weight: bold; }
 </style></head>
 <body>

@@ -182,7 +182,9 @@ def suite(py, env, args):
     elif status != 0 and not bad:
         bad = ["run pytest exit %d - %s" % (status, last_line(out))]
     say("   %s, %.1f s" % ("%d failed" % len(bad) if bad else last_line(out), time.time() - start))
-    return [line.split(" ", 1)[1] for line in bad], re.findall(r"(\d+) passed", out)[-1:]
+    counts = [f"{p}, {s} skipped" if s else p
+              for p, s in re.findall(r"(\d+) passed(?:, (\d+) skipped)?", out)[-1:]]
+    return [line.split(" ", 1)[1] for line in bad], counts
 
 
 def row(cache, version, python, numpy, test, args, failures):
@@ -222,7 +224,8 @@ def row(cache, version, python, numpy, test, args, failures):
                 for line in bad:
                     name, _, message = line.partition(" - ")
                     counts[name] += 1
-                    failures[name].setdefault(message[:160], []).append(label)
+                    message = re.sub(r"/tmp/pytest-of-\S*?/pytest-\d+/", "TMP/", message)
+                    failures[name].setdefault(message[-240:], []).append(label)  # its end: why
         keys = ["#%d%s" % (list(failures).index(t) + 1, "" if c == n else " %d/%d runs" % (c, n))
                 for t, c in counts.items()]
         cells[kernel] = ("FAILED %d (%s)" % (len(keys), ", ".join(keys[:3]) + ", ..." * (
