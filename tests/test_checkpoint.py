@@ -82,15 +82,15 @@ def one_run(capsys, text, path, *args):
     return out
 
 
-@pytest.mark.parametrize("stops", [[1], [100], [137, 138, 301]],
+@pytest.mark.parametrize("stops", [[1], [137, 138, 201]],
                          ids=lambda stops: "stop at " + ", ".join(map(str, stops)))
 def test_stopping_and_resuming_changes_nothing(tmp_path, short_text, capsys, stops):
     """The short text wraps every 7 iterations, so the runs cross its end many times."""
     whole = one_run(capsys, short_text, tmp_path / "whole.npz", "--seed", 9, *SMALL,
-                    "--max-iters", 320, "--save-every", 50)
+                    "--max-iters", 250, "--save-every", 50)
     path = tmp_path / "parts.npz"
     parts = one_run(capsys, short_text, path, "--seed", 9, *SMALL, "--max-iters", stops[0])
-    for previous, stop in zip(stops, stops[1:] + [320]):
+    for previous, stop in zip(stops, stops[1:] + [250]):
         assert npz_arrays(path)["n"] == previous
         data_line, rest = one_run(capsys, short_text, path, "--resume", "--max-iters", stop) \
             .split("\n", 1)
@@ -254,12 +254,12 @@ def test_temperature_near_zero_takes_the_most_likely_character(model, capsys):
 
 
 def test_a_large_temperature_is_nearly_uniform(model, capsys):
-    text = generated(capsys, model, "--seed", 3, "--sample-length", 4000, "--temperature", 1e6)
+    text = generated(capsys, model, "--seed", 3, "--sample-length", 2000, "--temperature", 1e6)
     chars = load_checkpoint(model)["chars"]
     counts = np.array([text.count(ch) for ch in chars])
     expected = len(text) / len(chars)
     assert np.abs(counts - expected).max() < 5 * np.sqrt(expected)  # a five-sigma band
-    at_one = generated(capsys, model, "--seed", 3, "--sample-length", 4000)
+    at_one = generated(capsys, model, "--seed", 3, "--sample-length", 2000)
     counts_at_one = np.array([at_one.count(ch) for ch in chars])
     assert np.abs(counts_at_one - expected).max() > 10 * np.sqrt(expected)  # the model's own
 
