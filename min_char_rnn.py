@@ -225,8 +225,8 @@ MAX_TEXT_BYTES = 256 * 2**20  # the largest text read (whole, as the gist reads 
 MAX_SAMPLE_LENGTH = 1_000_000
 MAX_ARRAY_BYTES = 4 * 2**30  # what a model's arrays may take, training on one chunk
 LARGEST_WEIGHT = 1e100  # beyond this a forward pass could overflow before tanh
-NPY_HEADER = 192  # bytes an .npy entry may take before its numbers: numpy writes 128, and
-# 192 cannot nest deep enough for a parser to fail in ways of its own (Python 3.8 prints)
+NPY_HEADER = 192  # bytes an .npy entry may take before its numbers (numpy writes 128); no more
+# can nest deep enough to make a parser print to stderr (Python 3.8's does)
 
 
 class CommandLineError(Exception):
@@ -260,6 +260,7 @@ def checkpoint_problem(arrays):
     when one is loaded and before one is saved."""
     s = {name: a.item() for name, a in arrays.items() if a.ndim == 0}  # Python numbers, unwrapped
     vocab, keys = arrays["vocab"].tolist(), arrays["rng_keys"]
+    too_large = size_problem(s["hidden_size"], len(vocab), s["seq_length"])
     checks = {
         f"format {s['format_version']} is not {CHECKPOINT_VERSION}":
             s["format_version"] == CHECKPOINT_VERSION,
@@ -273,8 +274,7 @@ def checkpoint_problem(arrays):
         "a setting is out of range": s["seq_length"] >= 1 and 0 < s["learning_rate"]
             and 1 <= s["sample_length"] <= MAX_SAMPLE_LENGTH and 0 <= s["seed"] < 2**32,
         "n or p is out of range": 0 <= s["n"] < 2**62 and 0 <= s["p"] < 2**62,
-        size_problem(s["hidden_size"], len(vocab), s["seq_length"]): not size_problem(
-            s["hidden_size"], len(vocab), s["seq_length"]),
+        too_large: not too_large,
         "the random generator's state is out of range": 0 <= s["rng_pos"] <= 624
             and s["rng_has_gauss"] in (0, 1) and 0 <= keys.min() and keys.max() < 2**32,
     }
@@ -285,7 +285,7 @@ def size_problem(H, V, T):
     """Why a model of H neurons and V characters, trained on chunks of T, is refused, or "".
     Memory is not asked for: where it is promised freely, only the kernel's killer says no."""
     need = 8 * (7 * H * (H + 2 * V + 1) + 7 * V + T * (2 * H + 3 * V))  # see docs/reference.md
-    return (f"it would need {need / 2**30:.3g} GiB of arrays, more than "
+    return (f"the model would need {need / 2**30:.3g} GiB of arrays, more than "
             f"{MAX_ARRAY_BYTES // 2**30} GiB") if need > MAX_ARRAY_BYTES else ""
 
 
@@ -306,7 +306,7 @@ def load_checkpoint(path):
                 or a.ndim != len(shape) or a.shape != shape and name != "vocab":
             raise ValueError(f"{name} is {a.dtype} of shape {a.shape}, not {np.dtype(dtype)} of "
                              f"shape {'(N,)' if name == 'vocab' else shape}")
-        return a.astype(np.float64) if dtype == "f8" else a
+        return np.array(a, np.float64, order="C") if dtype == "f8" else a  # this machine's bytes
 
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):
@@ -335,8 +335,7 @@ def load_checkpoint(path):
     except Exception as e:  # whatever the file makes numpy, zipfile or the checks raise
         raise CommandLineError(f"{path} is not a usable min-char-rnn checkpoint: "
                                f"{str(e)[:300] or type(e).__name__}") from None
-    state = {k: np.ascontiguousarray(arrays[k], np.float64)  # in C order and this machine's bytes
-             for k in (*PARAMS, *("m" + k for k in PARAMS), "hprev")}
+    state = {k: arrays[k] for k in (*PARAMS, *("m" + k for k in PARAMS), "hprev")}
     state.update({k: arrays[k].item() for k in ("hidden_size", "seq_length", "learning_rate",
                                                 "sample_length", "seed", "n", "p")},
                  chars=[chr(c) for c in arrays["vocab"].tolist()], rng=rng,
@@ -396,16 +395,18 @@ class Checkpoint:
         except OSError as e:
             raise CommandLineError(f"cannot save {path}: {e.strerror}") from None
         try:
-            if not stat.S_ISREG(os.fstat(self.lock).st_mode):
-                raise CommandLineError(f"{path}.lock is not a regular file; remove it")
             fcntl.flock(self.lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            if fresh and os.path.lexists(path):  # checked under the lock: no run creates it now
-                raise CommandLineError(f"{path} already exists; add --resume to go on training "
-                                       "it, or give a new path to start afresh")
-        except (CommandLineError, BlockingIOError) as e:
+            problem = None
+            if not stat.S_ISREG(os.fstat(self.lock).st_mode):
+                problem = f"{path}.lock is not a regular file; remove it"
+            elif fresh and os.path.lexists(path):  # checked under the lock: no run creates it now
+                problem = f"{path} already exists; add --resume to go on training it, or give " \
+                          "a new path to start afresh"
+        except BlockingIOError:
+            problem = f"{path} is in use by another run; let it end, or give another --checkpoint"
+        if problem:
             os.close(self.lock)
-            raise e if isinstance(e, CommandLineError) else CommandLineError(
-                f"{path} is in use by another run; let it end, or give another --checkpoint")
+            raise CommandLineError(problem)
 
     def __enter__(self):
         return self
@@ -534,8 +535,7 @@ def run_training(args, stop, checkpoint):
     problem = not args.resume and size_problem(args.hidden_size or hidden_size, len(chars),
                                                args.seq_length or seq_length)
     if problem:
-        raise CommandLineError(problem.replace("it would", "this model would") + "; use a "
-                               "smaller --hidden-size or --seq-length")
+        raise CommandLineError(problem + "; use a smaller --hidden-size or --seq-length")
     state = resumed_state(args, chars, checkpoint) if args.resume else init_training(
         chars, secrets.randbits(32) if args.seed is None else args.seed,  # a flag left out
         args.hidden_size or hidden_size, args.seq_length or seq_length,  # takes the value of

@@ -495,7 +495,7 @@ BAD_CHECKPOINTS = {  # what is done to a good checkpoint, and what the error lin
         written(lambda path, arrays, tmp: inflating_entry(path, dict(arrays, hidden_size=np.array(
             1000)), tmp)), "is compressed, as no checkpoint is"),
     "a model too large to train": (changed(seq_length=np.array(10**8)),
-                                   "it would need 49.2 GiB of arrays, more than 4 GiB"),
+                                   "the model would need 49.2 GiB of arrays, more than 4 GiB"),
     "a hidden size too large to hold": (changed(hidden_size=np.array(10**6)),
                                         "hprev is float64 of shape (12, 1), not float64 of shape "
                                         "(1000000, 1)"),

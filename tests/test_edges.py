@@ -82,7 +82,7 @@ def test_a_model_too_large_is_refused_before_anything_is_allocated(capsys, flag,
     5.2 GiB of arrays, a chunk of ten million characters 14 GiB."""
     status, out, err = run_main(capsys, INPUT, flag, value)
     assert status == 1 and "\n----" not in out
-    assert err.startswith("min_char_rnn.py: error: this model would need ")
+    assert err.startswith("min_char_rnn.py: error: the model would need ")
     assert err.endswith(" GiB of arrays, more than 4 GiB; use a smaller --hidden-size or "
                         "--seq-length\n")
 
