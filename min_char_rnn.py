@@ -343,34 +343,29 @@ def load_checkpoint(path):
     return state
 
 
-@contextlib.contextmanager
-def signals_held():
-    """Ctrl-C and SIGTERM take effect once the block is done."""
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
+def write_whole(path, write, done=lambda: None):
+    """Let write(f) fill the file at path, whole or not at all, with Ctrl-C and SIGTERM held
+    until done() has run after it: f is PATH.tmp, created afresh (never through a link, nor
+    into a file planted there), synced, then renamed onto path."""
+    tmp, held = path + ".tmp", signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
     try:
-        yield
+        with contextlib.suppress(FileNotFoundError):
+            if not stat.S_ISREG(os.lstat(tmp).st_mode):
+                raise CommandLineError(f"{tmp} is there and not a regular file; remove it")
+            os.unlink(tmp)  # what a killed run left
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # fails if one is there
+        try:
+            with open(fd, "wb") as f:
+                write(f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)  # this run's own: the old file stands
+            raise
+        done()
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
-
-
-def write_whole(path, write):
-    """Let write(f) fill the file at path, whole or not at all: f is PATH.tmp, created afresh
-    (never through a link, nor into a file planted there), synced, then renamed onto path."""
-    tmp = path + ".tmp"
-    with contextlib.suppress(FileNotFoundError):
-        if not stat.S_ISREG(os.lstat(tmp).st_mode):
-            raise CommandLineError(f"{tmp} is there and not a regular file; remove it")
-        os.unlink(tmp)  # what a killed run left
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # fails if one is there now
-    try:
-        with open(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)  # this run's own: the old file stands
-        raise
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 def write_npz(f, arrays):
@@ -419,10 +414,9 @@ class Checkpoint:
         problem = checkpoint_problem(arrays)
         if problem:  # a state that no load would accept
             raise CommandLineError(f"not saving {self.path}: {problem}{self.kept()}")
-        try:
-            with signals_held():  # until the file and saved_n agree
-                write_whole(self.path, lambda f: write_npz(f, arrays))
-                self.saved_n = state["n"]
+        try:  # saved_n set with signals still held: a message never names an older save
+            write_whole(self.path, lambda f: write_npz(f, arrays),
+                        lambda: setattr(self, "saved_n", state["n"]))
         except OSError as e:
             raise CommandLineError(f"cannot save {self.path}: {e.strerror}{self.kept()}") from None
 

@@ -18,9 +18,9 @@ import time
 
 import numpy as np
 
-from min_char_rnn import (PARAMS, SIGNALS, CommandLineError, OneLineErrors, char_maps, guarded,
-                          load_checkpoint, number, one_line, read_text, say, signals_held,
-                          write_whole)
+from min_char_rnn import (PARAMS, SIGNALS, CommandLineError, OneLineErrors, char_maps,
+                          describe_chars, guarded, load_checkpoint, number, one_line, read_text,
+                          say, write_whole)
 
 TOP = 5  # guesses shown for the next character
 MAX_CHARS = 20_000  # characters on a page: its data grows with them times the hidden size
@@ -38,15 +38,20 @@ def hidden_states(h, ixes, params):
     return hs
 
 
-def known_indices(text, char_to_ix, unknown):
-    """The indices of the characters of text that the model knows; the others are counted
-    in unknown, a Counter."""
-    for ch in text:
-        ix = char_to_ix.get(ch)
-        if ix is None:
-            unknown[ch] += 1
+def known_indices(text, char_to_ix, unknown, name):
+    """The indices of the characters of text that the model knows, the others counted in
+    unknown (a Counter). On a terminal, how much of the text is read, about once a second."""
+    tty, shown_at = sys.stderr is not None and sys.stderr.isatty(), time.time()
+    for i, ch in enumerate(text):
+        if ch in char_to_ix:
+            yield char_to_ix[ch]
         else:
-            yield ix
+            unknown[ch] += 1
+        if tty and i % 4096 == 0 and time.time() - shown_at > 1:
+            shown_at = time.time()
+            print(f"\r{name}: {i / len(text):.0%} read", end="", file=sys.stderr, flush=True)
+    if tty:
+        print("\r\033[K", end="", file=sys.stderr, flush=True)  # the line cleared
 
 
 def log_softmax(ys):
@@ -55,7 +60,7 @@ def log_softmax(ys):
     return ys - np.log(np.exp(ys).sum(axis=0))
 
 
-def evaluate(ixes, params, shown, progress=lambda read: None):
+def evaluate(ixes, params, shown):
     """Run the model over the indices ixes (an iterator) from a zero state, a block of steps
     at a time, sized so that the block's logits take BLOCK_NUMBERS numbers. Returns the count
     of indices, the summed -ln p of each index after the first given the ones before it, and
@@ -87,7 +92,6 @@ def evaluate(ixes, params, shown, progress=lambda read: None):
             kept["hs"].append(hs[:, :shown - count].copy())  # not a view holding the block
             kept["nats"].append(nats[:shown - count])
         count += len(ix)
-        progress(count)
     return count, total, {k: np.concatenate(v, axis=-1) for k, v in kept.items()}
 
 
@@ -166,15 +170,14 @@ def run(argv, stop):
     char_to_ix = char_maps(state["chars"])[0]
     start = text[:args.chars]
     unknown = collections.Counter()
-    progress = Progress(one_line(args.text), len(text), unknown)
     with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
         try:
-            count, total, kept = evaluate(known_indices(text, char_to_ix, unknown),
+            count, total, kept = evaluate(known_indices(text, char_to_ix, unknown,
+                                                        one_line(args.text)),
                                           [state[k] for k in PARAMS],
-                                          sum(ch in char_to_ix for ch in start), progress)
+                                          sum(ch in char_to_ix for ch in start))
         except FloatingPointError:
             raise CommandLineError(f"the model's numbers overflow on {args.text}") from None
-    progress(count, line="\r\033[K")  # cleared
     if count < 2:
         raise CommandLineError(f"{args.text} has {count or 'no'} character{'s' * (count != 1)} "
                                "the model knows; at least 2 are needed to measure a prediction")
@@ -185,31 +188,15 @@ def run(argv, stop):
     html = PAGE.replace("__DATA__", script_json(
         page_data(state, start, kept, summary, one_line(os.path.basename(args.checkpoint)))))
     try:
-        with signals_held():
-            write_whole(page, lambda f: f.write(html.encode("utf-8")))
+        write_whole(page, lambda f: f.write(html.encode("utf-8")))
     except OSError as e:
         raise CommandLineError(f"cannot write {page}: {e.strerror}") from None
     print(summary)
     if unknown:
-        some = ", ".join(repr(ch) for ch, _ in unknown.most_common(10))
-        skipped = sum(unknown.values())
+        skipped, distinct = sum(unknown.values()), [ch for ch, _ in unknown.most_common()]
         say(f"{args.text}: skipped {skipped} character{'s' * (skipped != 1)} the model does not "
-            f"know ({len(unknown)} distinct: {some}{', ...' * (len(unknown) > 10)})")
+            f"know ({len(distinct)} distinct: {describe_chars(distinct)})")
     return 0
-
-
-class Progress:
-    """On a terminal, how much of the text has been read, about once a second."""
-
-    def __init__(self, name, length, unknown):
-        self.name, self.length, self.unknown, self.shown_at = name, length, unknown, time.time()
-        self.tty = sys.stderr is not None and sys.stderr.isatty()
-
-    def __call__(self, read, line=None):
-        if self.tty and (line is not None or time.time() - self.shown_at > 1):
-            self.shown_at = time.time()
-            done = (read + sum(self.unknown.values())) / self.length
-            print(line or f"\r{self.name}: {done:.0%} read", end="", file=sys.stderr, flush=True)
 
 
 def main(argv=None):
@@ -291,7 +278,7 @@ const buttons = D.order.map(j => {
   return b;
 });
 
-const state = {view: "neuron", neuron: D.order[0], pin: null};
+const state = {};
 function show(change) {
   Object.assign(state, change);
   const j = state.neuron, byNeuron = state.view === "neuron";
@@ -360,10 +347,11 @@ function step(by) {  // along the list of neurons
 }
 $("prev").onclick = () => step(-1);
 $("next").onclick = () => step(1);
+const index = (text, below) => /^\d+$/.test(text) && text < below ? Number(text) : null;
 $("neuron").onchange = e => {
-  const j = Number(e.target.value);
-  if (Number.isInteger(j) && j >= 0 && j < D.hidden_size) show({neuron: j, view: "neuron"});
-  else e.target.value = state.neuron;
+  const j = index(e.target.value, D.hidden_size);
+  if (j === null) e.target.value = state.neuron;
+  else show({neuron: j, view: "neuron"});
 };
 for (const r of document.getElementsByName("view")) r.onchange = () => show({view: r.value});
 document.onkeydown = e => {
@@ -375,15 +363,10 @@ document.onkeydown = e => {
 };
 
 // where to start, from the address: page.html#view=surprise&neuron=5&pin=120
-const asked = new URLSearchParams(location.hash.slice(1)), start = {};
-const number = (key, below) => {
-  const v = Number(asked.get(key));
-  return asked.has(key) && Number.isInteger(v) && v >= 0 && v < below ? v : null;
-};
-if (asked.get("view") === "surprise") start.view = "surprise";
-if (number("neuron", D.hidden_size) !== null) start.neuron = number("neuron", D.hidden_size);
-start.pin = number("pin", chars.length);
-show(start);
+const asked = new URLSearchParams(location.hash.slice(1));
+show({view: asked.get("view") === "surprise" ? "surprise" : "neuron",
+      neuron: index(asked.get("neuron"), D.hidden_size) ?? D.order[0],
+      pin: index(asked.get("pin"), chars.length)});
 </script></body></html>
 """
 

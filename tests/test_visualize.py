@@ -1,5 +1,7 @@
 """visualize.py: the measure it prints, the page it writes, and one line for every mistake."""
 import html.parser
+import io
+import itertools
 import json
 import math
 import os
@@ -14,7 +16,7 @@ import pytest
 
 import min_char_rnn
 import visualize
-from conftest import ROOT, limit_memory, run_main, run_script, script_env
+from conftest import ROOT, limit_memory, run_main, run_script, script_env, small_model
 from min_char_rnn import PARAMS, Checkpoint, char_maps, init_training, lossFun
 
 HOSTILE = ('</script><script>alert(1)</script> <img src=x onerror=alert(1)> <!-- &amp; '
@@ -156,6 +158,21 @@ def test_the_page_is_written_beside_the_checkpoint_by_default(capsys, model, tmp
         == out.rstrip("\n")
 
 
+def test_on_a_terminal_how_much_is_read_is_shown_and_then_cleared(monkeypatch, model, tmp_path):
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    clock = itertools.count(step=2)  # two seconds a call: a line at each 4096th character
+    monkeypatch.setattr(visualize.time, "time", lambda: next(clock))
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    text = tmp_path / "text.txt"
+    text.write_text((ROOT / "input.txt").read_text(encoding="utf-8")[:10_000], encoding="utf-8")
+    assert visualize.main([str(model[0]), str(text), "-o", str(tmp_path / "page.html")]) == 0
+    assert sys.stderr.getvalue() == "".join(f"\r{text}: {done} read" for done in
+                                            ("0%", "41%", "82%")) + "\r\033[K"
+
+
 def test_a_hostile_text_stays_text(capsys, model, tmp_path):
     text = "The light " + HOSTILE + " went on."
     data = visualized(capsys, model, tmp_path, text)[2]
@@ -169,6 +186,7 @@ def test_a_hostile_text_stays_text(capsys, model, tmp_path):
 
 
 MEASURE = """<script>
+const initial = Object.assign({}, state);  // as the address asked
 const record = () => spans.map(s => s.style.backgroundColor || null);
 const views = {};
 show({neuron: 0, view: "neuron"}); views.neuron0 = record();
@@ -177,9 +195,10 @@ show({view: "surprise"}); views.surprise = record();
 const out = document.body.appendChild(document.createElement("pre"));
 out.id = "measured";
 out.textContent = JSON.stringify({views, glyphs: spans.map(s => s.textContent),
-  boxes: spans.map(s => [s.getBoundingClientRect().left, s.getBoundingClientRect().top]),
+  boxes: spans.map(s => [s.getBoundingClientRect().left, s.getBoundingClientRect().top]), initial,
   scripts: document.scripts.length, images: document.images.length});
 </script></body>"""
+START = "#view=surprise&neuron=5&pin=3"  # the address the page is opened at
 BIDI = "Left \u202eright-to-left override\u202c, \u05e9\u05dc\u05d5\u05dd and \u2067isolate\u2069 end."
 
 
@@ -202,7 +221,7 @@ def rendered(tmp_path_factory, model):
         ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--window-size=800,2000",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--no-first-run", f"--user-data-dir={folder / 'profile'}", "--virtual-time-budget=2000",
-         "--dump-dom", (folder / "measured.html").as_uri()],
+         "--dump-dom", (folder / "measured.html").as_uri() + START],
         capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     measured = re.search(r'<pre id="measured">(.*?)</pre>', result.stdout, re.S)[1]
@@ -227,6 +246,10 @@ def test_in_a_browser_the_text_is_shaded_by_the_neuron_picked(capsys, rendered):
             activation = data["acts"][neuron][i]
             assert (r > b) == (activation > 0) or abs(activation) < 0.01, (i, background)
     assert measured["views"]["neuron0"] != measured["views"]["neuron5"]
+
+
+def test_in_a_browser_the_page_starts_where_its_address_says(rendered):
+    assert rendered[2]["initial"] == {"view": "surprise", "neuron": 5, "pin": 3}
 
 
 def test_in_a_browser_the_surprise_view_shades_each_character_by_its_surprise(rendered):
@@ -332,28 +355,23 @@ def test_a_signal_stops_it_at_once_in_one_line(model, tmp_path, signum=signal.SI
 
 
 STDOUTS = {
-    "a full disk": dict(stdout="/dev/full", message="visualize.py: cannot write to stdout (No "
-                                                    "space left on device); stopped"),
-    "closed": dict(stdout="closed", message="visualize.py: error: stdout is closed; give it a "
-                                            "file or a pipe to print to"),
+    "a full disk": ("/dev/full", "visualize.py: cannot write to stdout (No space left on "
+                                 "device); stopped"),
+    "closed": (None, "visualize.py: error: stdout is closed; give it a file or a pipe to print "
+                     "to"),  # None: what Python makes of a closed fd 1
 }
 
 
-@pytest.mark.parametrize("case", STDOUTS.values(), ids=STDOUTS.keys())
-def test_a_stdout_that_cannot_be_written_gets_one_line(model, tmp_path, case):
-    where = dict(stdout=None, preexec_fn=lambda: os.close(1)) if case["stdout"] == "closed" \
-        else dict(stdout=open(case["stdout"], "w"))
-    try:
-        (tmp_path / "text.txt").write_text("The tower went up.", encoding="utf-8")
-        result = subprocess.run([sys.executable, str(ROOT / "visualize.py"), str(model[0]),
-                                 str(tmp_path / "text.txt"), "-o", str(tmp_path / "page.html")],
-                                stderr=subprocess.PIPE, text=True, timeout=60, env=script_env(),
-                                **where)
-    finally:
-        if where["stdout"] is not None:
-            where["stdout"].close()
-    assert (result.returncode, result.stderr) == (1, case["message"] + "\n")
-    assert (tmp_path / "page.html").exists() == (case["stdout"] != "closed")
+@pytest.mark.parametrize("path,message", STDOUTS.values(), ids=STDOUTS.keys())
+def test_a_stdout_that_cannot_be_written_gets_one_line(capsys, monkeypatch, model, tmp_path,
+                                                       path, message):
+    (tmp_path / "text.txt").write_text("The tower went up.", encoding="utf-8")
+    with open(path or os.devnull, "w") as stdout:
+        monkeypatch.setattr(sys, "stdout", path and stdout)
+        status, _, err = run_visualize(capsys, model[0], tmp_path / "text.txt", "-o",
+                                       tmp_path / "page.html")
+    assert (status, err) == (1, message + "\n")
+    assert (tmp_path / "page.html").exists() == (path is not None)
 
 
 def test_the_script_runs_as_a_user_runs_it(model, tmp_path):
@@ -379,7 +397,7 @@ def test_memory_is_bounded_by_the_model_not_by_its_vocabulary(tmp_path):
     """A model of 100,000 characters is read in blocks of 10 steps, its logits taking 8 MB
     a block, and only the five best guesses of each shown character are kept: within 2 GB."""
     chars = [chr(c) for c in range(0x20000, 0x20000 + 100_000)]
-    state = init_training(chars, 0, hidden_size=8)
+    state = init_training(chars, 0, hidden_size=2)
     with Checkpoint(str(tmp_path / "wide.npz"), fresh=True) as checkpoint:
         checkpoint.save(state)
     (tmp_path / "text.txt").write_text("".join(chars[::2000]), encoding="utf-8")
@@ -387,3 +405,17 @@ def test_memory_is_bounded_by_the_model_not_by_its_vocabulary(tmp_path):
                         script=ROOT / "visualize.py", preexec_fn=limit_memory(2000))
     assert result.returncode == 0, result.stderr
     assert summary(result.stdout)[1] == 50
+
+
+@pytest.mark.parametrize("hidden_size,vocab_size", [(2, 20_000), (100, 2000)])
+def test_a_block_of_steps_takes_at_most_block_numbers(monkeypatch, hidden_size, vocab_size):
+    """Its states (H a step) and logits (V a step) take at most BLOCK_NUMBERS numbers, so that
+    memory is bounded by the model, whatever its vocabulary, and the text's length."""
+    rng = np.random.RandomState(0)
+    params, blocks = small_model(rng, hidden_size, vocab_size, 0.1), []
+    read = visualize.hidden_states
+    monkeypatch.setattr(visualize, "hidden_states",
+                        lambda h, ixes, params: blocks.append(len(ixes)) or read(h, ixes, params))
+    steps = visualize.BLOCK_NUMBERS // (hidden_size + vocab_size)  # 52, and 499
+    count = visualize.evaluate(iter(rng.randint(vocab_size, size=2 * steps + 3)), params, 1)[0]
+    assert blocks == [steps, steps, 3] and count == 2 * steps + 3
