@@ -33,7 +33,7 @@ def read_text(path):
     except MemoryError:
         raise CommandLineError(f"out of memory reading {path}; use a part of it") from None
     if not data:
-        raise CommandLineError(f"{path} is empty; give a text to train on" if data == "" else
+        raise CommandLineError(f"{path} is empty; give a text with characters" if data == "" else
                                f"{path} is larger than {MAX_TEXT_BYTES // 2**20} MiB, the most "
                                "this script reads; use a part of it")
     return data
@@ -214,6 +214,7 @@ import secrets
 import signal
 import stat
 import sys
+import threading
 import time
 import warnings
 import zipfile
@@ -343,15 +344,24 @@ def load_checkpoint(path):
     return state
 
 
+def regular_or_absent(path):
+    """One line if something other than a regular file is at path: no link is written through,
+    and no folder, device or FIFO is replaced. (Where path cannot be seen, creating it fails.)"""
+    with contextlib.suppress(OSError):
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            raise CommandLineError(f"{path} is not a regular file (a link, a folder, a device?); "
+                                   "remove it or give another path")
+
+
 def write_whole(path, write, done=lambda: None):
     """Let write(f) fill the file at path, whole or not at all, with Ctrl-C and SIGTERM held
     until done() has run after it: f is PATH.tmp, created afresh (never through a link, nor
     into a file planted there), synced, then renamed onto path."""
     tmp, held = path + ".tmp", signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
     try:
+        regular_or_absent(path)  # checked again here: what is there may have changed
+        regular_or_absent(tmp)
         with contextlib.suppress(FileNotFoundError):
-            if not stat.S_ISREG(os.lstat(tmp).st_mode):
-                raise CommandLineError(f"{tmp} is there and not a regular file; remove it")
             os.unlink(tmp)  # what a killed run left
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # fails if one is there
         try:
@@ -382,26 +392,22 @@ class Checkpoint:
 
     def __init__(self, path, fresh):
         self.path, self.saved_n = path, None
-        if os.path.lexists(path) and not stat.S_ISREG(os.lstat(path).st_mode):
-            raise CommandLineError(f"{path} is not a regular file (a link, a folder, a device?); "
-                                   "give the path of a checkpoint itself")
+        for name in (path, path + ".tmp", path + ".lock"):  # refused now, not at the first save
+            regular_or_absent(name)
         try:  # creating the lock also finds out now whether saves can be written beside it
             self.lock = os.open(path + ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)
         except OSError as e:
             raise CommandLineError(f"cannot save {path}: {e.strerror}") from None
         try:
             fcntl.flock(self.lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            problem = None
-            if not stat.S_ISREG(os.fstat(self.lock).st_mode):
-                problem = f"{path}.lock is not a regular file; remove it"
-            elif fresh and os.path.lexists(path):  # checked under the lock: no run creates it now
-                problem = f"{path} already exists; add --resume to go on training it, or give " \
-                          "a new path to start afresh"
         except BlockingIOError:
-            problem = f"{path} is in use by another run; let it end, or give another --checkpoint"
-        if problem:
             os.close(self.lock)
-            raise CommandLineError(problem)
+            raise CommandLineError(f"{path} is in use by another run; let it end, or give "
+                                   "another --checkpoint") from None
+        if fresh and os.path.lexists(path):  # checked under the lock: no run creates it now
+            os.close(self.lock)
+            raise CommandLineError(f"{path} already exists; add --resume to go on training it, "
+                                   "or give a new path to start afresh")
 
     def __enter__(self):
         return self
@@ -463,6 +469,11 @@ class Stop:
         self.prog, self.training, self.signals, self.kept = prog, False, [], lambda: ""
 
     def __call__(self, signum, frame):
+        # a save holds signals in this thread only: one that another thread (BLAS's) took is
+        # sent again to this one, where it waits until the save lets it through
+        if SIGNALS & signal.pthread_sigmask(signal.SIG_BLOCK, []):
+            signal.pthread_kill(threading.get_ident(), signum)
+            return
         self.signals.append(signum)  # in one step: a second handler may run inside the first
         if self.training and len(self.signals) == 1:
             return

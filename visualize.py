@@ -12,7 +12,6 @@ import json
 import math
 import os
 import signal
-import stat
 import sys
 import time
 
@@ -20,7 +19,7 @@ import numpy as np
 
 from min_char_rnn import (PARAMS, SIGNALS, CommandLineError, OneLineErrors, char_maps,
                           describe_chars, guarded, load_checkpoint, number, one_line, read_text,
-                          say, write_whole)
+                          regular_or_absent, say, write_whole)
 
 TOP = 5  # guesses shown for the next character
 MAX_CHARS = 20_000  # characters on a page: its data grows with them times the hidden size
@@ -160,9 +159,9 @@ def run(argv, stop):
     folder = os.path.dirname(page) or "."
     if not (os.path.isdir(folder) and os.access(folder, os.W_OK)):  # known now, not at the end
         raise CommandLineError(f"cannot write {page}: {folder} is no folder this user can write")
-    with contextlib.suppress(FileNotFoundError):  # refused: a link, a device, a FIFO, a folder
-        if not stat.S_ISREG(os.lstat(page).st_mode):
-            raise CommandLineError(f"cannot write {page}: it is there and not a regular file")
+    regular_or_absent(page)  # and its temporary, known now, not at the end
+    regular_or_absent(page + ".tmp")
+    with contextlib.suppress(FileNotFoundError):
         if any(os.path.samefile(page, f) for f in (args.checkpoint, args.text)):
             raise CommandLineError(f"the page {page} would overwrite an input; give another -o")
     state = load_checkpoint(args.checkpoint)
@@ -200,7 +199,8 @@ def run(argv, stop):
 
 
 def main(argv=None):
-    return guarded("visualize.py", run, argv, "the model is too large for this machine")
+    return guarded("visualize.py", run, argv, "the page holds hidden_size times --chars "
+                   "activations: a smaller --chars takes less")
 
 
 PAGE = r"""<!DOCTYPE html>

@@ -56,7 +56,7 @@ TEXT_MISTAKES = {
     "missing": ("nowhere.txt", "cannot read {tmp}/nowhere.txt: No such file or directory"),
     "a directory": ("folder", "cannot read {tmp}/folder: Is a directory"),
     "a file taken for a folder": ("one.txt/x", "cannot read {tmp}/one.txt/x: Not a directory"),
-    "empty": ("empty.txt", "empty.txt is empty; give a text to train on"),
+    "empty": ("empty.txt", "empty.txt is empty; give a text with characters"),
     "one character": ("one.txt", "one.txt has 1 characters; training needs at least seq_length "
                                  "+ 1 = 26: use a longer text or a smaller --seq-length"),
     "one short of a chunk": ("25.txt", "25.txt has 25 characters; training needs at least "

@@ -4,7 +4,9 @@ import io
 import os
 import resource
 import signal
+import stat
 import subprocess
+import threading
 import sys
 
 import numpy as np
@@ -237,24 +239,34 @@ def test_a_checkpoint_path_that_cannot_be_saved_is_refused_before_training(tmp_p
     assert list(tmp_path.iterdir()) == []
 
 
-PLANTED = {"a link at PATH.tmp": ("m.npz.tmp", "link", "m.npz.tmp is there and not a regular file"),
-           "a FIFO at PATH.tmp": ("m.npz.tmp", "fifo", "m.npz.tmp is there and not a regular file"),
-           "a link at PATH.lock": ("m.npz.lock", "link", "Too many levels of symbolic links"),
-           "a FIFO at PATH.lock": ("m.npz.lock", "fifo", "m.npz.lock is not a regular file")}
+PLANTED = {f"a {kind} at {name}": (name, kind) for name in ("PATH.tmp", "PATH.lock")
+           for kind in ("link", "FIFO")}
 
 
-@pytest.mark.parametrize("name,kind,message", PLANTED.values(), ids=PLANTED.keys())
-def test_what_is_planted_where_a_file_is_created_is_refused(tmp_path, capsys, name, kind,
-                                                             message):
-    """Never written through, never replaced: the user's file stays as it was."""
-    victim = tmp_path / "victim.txt"
+@pytest.mark.parametrize("name,kind", PLANTED.values(), ids=PLANTED.keys())
+def test_what_is_planted_where_a_file_is_created_is_refused_at_once(tmp_path, capsys, name,
+                                                                     kind):
+    """Before training, never written through, never replaced: the user's file stays."""
+    victim, planted = tmp_path / "victim.txt", tmp_path / name.replace("PATH", "m.npz")
     victim.write_text("the user's own file")
-    (tmp_path / name).symlink_to(victim) if kind == "link" else os.mkfifo(tmp_path / name)
+    planted.symlink_to(victim) if kind == "link" else os.mkfifo(planted)
     status, out, err = run_main(capsys, INPUT, *TINY, "--max-iters", 5, "--checkpoint",
                                 tmp_path / "m.npz")
-    assert status == 1 and message in err.splitlines()[-1]
+    assert (status, out) == (1, "") and err == f"min_char_rnn.py: error: {planted} is not a " \
+        "regular file (a link, a folder, a device?); remove it or give another path\n"
     assert victim.read_text() == "the user's own file"
-    assert (tmp_path / name).is_symlink() == (kind == "link") and not (tmp_path / "m.npz").exists()
+    assert planted.is_symlink() == (kind == "link") and not (tmp_path / "m.npz").exists()
+
+
+def test_what_is_planted_during_a_run_is_refused_at_the_save(tmp_path, capsys, monkeypatch):
+    """A FIFO put in the checkpoint's place while the run trains stays; the save stops."""
+    path = tmp_path / "m.npz"
+    interfering(monkeypatch, 3, lambda: (path.unlink(), os.mkfifo(path)))
+    status, out, err = run_main(capsys, INPUT, *TINY, "--max-iters", 10, "--save-every", 2,
+                                "--checkpoint", path)
+    assert status == 1 and err.splitlines()[-1] == f"min_char_rnn.py: error: {path} is not a " \
+        "regular file (a link, a folder, a device?); remove it or give another path"
+    assert stat.S_ISFIFO(os.lstat(path).st_mode) and not os.path.lexists(f"{path}.tmp")
 
 
 def test_two_runs_cannot_train_one_checkpoint_at_once(tmp_path, capsys, monkeypatch):
@@ -342,3 +354,27 @@ def test_the_signal_handlers_are_restored(capsys):
     before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     assert run_main(capsys, INPUT, *TINY, "--max-iters", 2)[0] == 0
     assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
+
+
+def test_a_signal_that_another_thread_takes_waits_for_the_save(tmp_path):
+    """Only this thread holds signals during a save; a signal sent to the process then goes
+    to another (BLAS starts some): the handler hands it back, to be seen once the file is
+    whole and saved_n says so."""
+    stop, go, seen = min_char_rnn.Stop("test"), threading.Event(), []
+    stop.training = True  # so that the first signal only asks to stop
+    sender = threading.Thread(target=lambda: go.wait() and os.kill(os.getpid(), signal.SIGTERM))
+    sender.start()  # before the signals are held: it does not hold them
+
+    def write(f):
+        go.set()
+        sender.join()
+        sum(range(10**5))  # time for the handler to run here, if it would
+        seen.append(list(stop.signals))
+
+    old = signal.signal(signal.SIGTERM, stop)
+    try:
+        min_char_rnn.write_whole(str(tmp_path / "f"), write, lambda: seen.append(stop.signals[:]))
+        sum(range(10**5))
+    finally:
+        signal.signal(signal.SIGTERM, old)
+    assert seen == [[], []] and stop.signals == [signal.SIGTERM]

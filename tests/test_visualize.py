@@ -282,6 +282,7 @@ def inputs(tmp_path_factory, model):
     (folder / "one known.txt").write_text("€a☃", encoding="utf-8")
     (folder / "model.npz").write_bytes(model[0].read_bytes())
     (folder / "folder").mkdir()
+    os.mkfifo(folder / "page.html.tmp")
     return folder
 
 
@@ -308,13 +309,16 @@ MISTAKES = {  # the arguments, the exit status, and what the error line says
     "a page under a file": dict(args=["model.npz", "good.txt", "-o", "good.txt/page.html"],
                                 status=1, message="cannot write good.txt/page.html: good.txt is no folder"),
     "a folder for a page": dict(args=["model.npz", "good.txt", "-o", "folder"], status=1,
-                                message="cannot write folder: it is there and not a regular file"),
+                                message="folder is not a regular file (a link, a folder, a device?)"),
     "the page over the checkpoint": dict(args=["model.npz", "good.txt", "-o", "model.npz"],
                                          status=1,
                                          message="the page model.npz would overwrite an input"),
     "the page through a link to the checkpoint": dict(
         args=["model.npz", "good.txt", "-o", "link.html"], status=1,
-        message="cannot write link.html: it is there and not a regular file"),
+        message="link.html is not a regular file (a link, a folder, a device?)"),
+    "a FIFO where the page's temporary goes": dict(
+        args=["model.npz", "good.txt", "-o", "page.html"], status=1,
+        message="page.html.tmp is not a regular file (a link, a folder, a device?)"),
     "nothing given": dict(args=[], status=2,
                           message="the following arguments are required: checkpoint, text"),
     **{f"--chars {value}": dict(args=["model.npz", "good.txt", "--chars", value], status=2,
