@@ -13,12 +13,13 @@ once) and done literally (tests/reference.py), checks that all three print the s
 does so on TEXT (default input.txt) and on a generated text of 3000 distinct characters.
 signals sends one or two signals at a random moment to each of RUNS runs (training with a
 checkpoint, sampling, a mistake) and checks that none ends in a traceback or leaves a
-checkpoint that does not load.
+PATH.tmp, and that the checkpoint loads and holds the iteration the last line names.
 """
 import argparse
 import contextlib
 import io
 import os
+import re
 import resource
 import signal
 import subprocess
@@ -204,7 +205,7 @@ def signals(args):
                               "--max-iters", "100000"],
                  "sampling": ["--checkpoint", path, "--sample-only", "--sample-length", "20000"],
                  "a mistake": ["nowhere.txt"]}
-        bad = 0
+        bad = early = 0
         for run in range(args.runs):
             kind = list(kinds)[run % 3]
             proc = subprocess.Popen(script + kinds[kind], cwd=ROOT, stdout=subprocess.DEVNULL,
@@ -215,13 +216,29 @@ def signals(args):
             err = proc.communicate()[1]
             loads = subprocess.run(script + ["--checkpoint", path, "--sample-only", "--seed", "1"],
                                    capture_output=True).returncode == 0
-            if "Traceback" in err or "Warning" in err or len(err.splitlines()) > 3 or not loads \
-                    or proc.returncode not in (0, 1, 130, 143):
+            with np.load(path) as saved:  # what a line says the file holds must be what it holds
+                true = all(int(n) == saved["n"] for n in
+                           re.findall(r"(?:keeps|interrupted at) iteration (\d+)", err))
+            left = os.path.exists(path + ".tmp")
+            if before_its_code(proc.returncode, err):
+                early += 1
+            elif "Traceback" in err or "Warning" in err or len(err.splitlines()) > 3 or not loads \
+                    or proc.returncode not in (0, 1, 130, 143) or not true or left:
                 bad += 1
                 print(f"run {run} ({kind}): status {proc.returncode}, checkpoint loads: {loads}, "
-                      f"stderr: {err!r}")
+                      f"its iteration as said: {true}, PATH.tmp left: {left}, stderr: {err!r}")
         print(f"{args.runs} runs, {bad} with a traceback, a warning, more lines than expected, "
-              "an unexpected status or a checkpoint that does not load")
+              "an unexpected status, a checkpoint that does not load or is not at the iteration "
+              f"said, or a PATH.tmp left; {early} stopped by a signal before the script's own "
+              "code ran (while Python started or imported modules: out of scope)")
+
+
+def before_its_code(status, err):
+    """Whether a run ended by a signal that came before its handler was set: killed by it
+    without a word, or a KeyboardInterrupt while the script imported a module."""
+    frames = re.findall(r'File ".*min_char_rnn\.py", line \d+, in <module>\n +(.*)', err)
+    return status in (-signal.SIGINT, -signal.SIGTERM) and not err or bool(frames) \
+        and frames[-1].startswith("import") and err.rstrip().endswith("KeyboardInterrupt")
 
 
 def main():
