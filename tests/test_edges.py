@@ -311,6 +311,9 @@ def test_a_deleted_working_folder_is_named_as_such(tmp_path, capsys, monkeypatch
 # Signals
 
 def test_a_second_signal_stops_at_once_with_a_whole_checkpoint(tmp_path):
+    """Two signals sent a moment apart: which of them the handler sees first is not defined
+    (Python runs the handlers of signals that came together in the order of their numbers,
+    and one may run inside the other), so the status is either's."""
     path = tmp_path / "m.npz"
     proc = start_script(INPUT, *TINY, "--checkpoint", path, "--save-every", 10)
     while not proc.stdout.readline().startswith(b"iter 100"):  # saved 10 times by then
@@ -318,7 +321,7 @@ def test_a_second_signal_stops_at_once_with_a_whole_checkpoint(tmp_path):
     proc.send_signal(signal.SIGINT)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 143
+    assert proc.returncode in (130, 143)
     n = npz_arrays(path)["n"]  # a whole checkpoint: it loads
     assert err.decode().splitlines()[-1] == f"min_char_rnn.py: stopped at once; {path} keeps " \
                                             f"iteration {n}"
