@@ -359,7 +359,6 @@ def write_whole(path, write, done=lambda: None):
     into a file planted there), synced, then renamed onto path."""
     tmp, held = path + ".tmp", signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
     try:
-        regular_or_absent(path)  # checked again here: what is there may have changed
         regular_or_absent(tmp)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)  # what a killed run left
@@ -369,6 +368,7 @@ def write_whole(path, write, done=lambda: None):
                 write(f)
                 f.flush()
                 os.fsync(f.fileno())
+            regular_or_absent(path)  # checked again: what is there may have changed meanwhile
             os.replace(tmp, path)
         except BaseException:
             os.unlink(tmp)  # this run's own: the old file stands
@@ -457,7 +457,8 @@ def one_line(text):
 def say(message):
     if sys.stderr is not None:
         with contextlib.suppress(OSError, ValueError):
-            print(one_line(message), file=sys.stderr, flush=True)
+            sys.stderr.write(one_line(message) + "\n")  # in one write: a stop line comes
+            sys.stderr.flush()  # before it or after it, never inside
 
 
 class Stop:
