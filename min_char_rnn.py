@@ -8,35 +8,17 @@ import numpy as np
 
 
 # data I/O
-def read_data(path):
-    """The text to train on and its characters, sorted."""
-    data = read_text(path)  # the whole file, decoded from UTF-8 (just below)
+def read_data(path, max_chars=2**28):
+    """The text at path, decoded from UTF-8, and its characters, sorted. A text longer than
+    max_chars raises ValueError: read whole, as the gist does, it would not fit in memory."""
+    with open(path, encoding="utf-8", newline="") as f:  # newline="": newlines as they are
+        data = f.read(max_chars + 1)  # a bound, for a file that never ends (/dev/zero)
+    if len(data) > max_chars:
+        raise ValueError(f"{path} has more than {max_chars:,} characters; use a part of it")
     chars = sorted(set(data))  # sorted: a set's order changes from process to process
     data_size, vocab_size = len(data), len(chars)
     print('data has %d characters, %d unique.' % (data_size, vocab_size))
     return data, chars
-
-
-def read_text(path):
-    """The whole file at path as a string, newlines as they are, or one line saying why not."""
-    try:
-        with open(path, "rb") as f:
-            raw = bytearray()  # a block at a time (f.read(n) takes n bytes at once), to the limit:
-            while len(raw) <= MAX_TEXT_BYTES and (block := f.read(2**20)):  # /dev/zero never ends
-                raw += block
-        data = raw.decode("utf-8") if len(raw) <= MAX_TEXT_BYTES else None
-    except OSError as e:
-        raise CommandLineError(f"cannot read {path}: {e.strerror}") from None
-    except UnicodeDecodeError as e:
-        raise CommandLineError(f"{path} is not UTF-8 text (byte 0x{raw[e.start]:02x} at offset "
-                               f"{e.start}); convert it to UTF-8 first, e.g. with iconv") from None
-    except MemoryError:
-        raise CommandLineError(f"out of memory reading {path}; use a part of it") from None
-    if not data:
-        raise CommandLineError(f"{path} is empty; give a text with characters" if data == "" else
-                               f"{path} is larger than {MAX_TEXT_BYTES // 2**20} MiB, the most "
-                               "this script reads; use a part of it")
-    return data
 
 
 def char_maps(chars):
@@ -51,7 +33,6 @@ hidden_size = 100  # neurons in the hidden layer
 seq_length = 25  # characters per chunk: the time steps backpropagation unrolls through
 learning_rate = 1e-1
 sample_length = 200  # characters in each sample printed while training
-save_every = 1000  # iterations between checkpoint saves (the gist saves nothing)
 
 
 # model parameters. H = hidden_size, V = vocab_size; vectors are columns: h is (H, 1), y (V, 1)
@@ -78,8 +59,8 @@ def lossFun(inputs, targets, hprev, params):
     loss = 0
     # forward, one step per character
     for t in range(len(inputs)):
-        # xs[t] is the input's index: Wxh times its one-hot vector is column xs[t] of Wxh,
-        # read as a slice so that it stays an (H, 1) column
+        # xs[t] is the input's index, not its one-hot vector: Wxh times that vector is column
+        # xs[t] of Wxh, read as a slice so that it stays an (H, 1) column
         xs[t] = inputs[t]
         hs[t] = np.tanh(Wxh[:, xs[t]:xs[t] + 1] + np.dot(Whh, hs[t - 1]) + bh)  # the new state
         ys[t] = np.dot(Why, hs[t]) + by  # a score for each possible next character (logits)
@@ -103,11 +84,12 @@ def lossFun(inputs, targets, hprev, params):
         dh = np.dot(Why.T, dy) + dhnext  # from the output and from step t+1
         dhraw = (1 - hs[t] * hs[t]) * dh  # through tanh, whose derivative is 1 - tanh^2
         dbh += dhraw
-        dWxh[:, xs[t]] += dhraw[:, 0]  # dhraw times the one-hot xs[t] transposed
+        dWxh[:, xs[t]] += dhraw[:, 0]  # dhraw into column xs[t]: the only one the input touched
         dWhh += np.dot(dhraw, hs[t - 1].T)
         dhnext = np.dot(Whh.T, dhraw)  # what flows on into hs[t-1]
-    # clip in place, each entry on its own into [-5, 5] (not by the norm): a step along an
-    # exploding gradient would throw the weights far off
+    # clip in place, each entry on its own into [-5, 5]. Adagrad's steps stay near the
+    # learning rate whatever the gradient; what clipping spares is the memory: one exploding
+    # gradient, squared into mWxh...mby, would shrink that weight's steps for the rest of the run
     for dparam in [dWxh, dWhh, dWhy, dbh, dby]:
         np.clip(dparam, -5, 5, out=dparam)
     return loss, dWxh, dWhh, dWhy, dbh, dby, hs[len(inputs) - 1]
@@ -116,8 +98,8 @@ def lossFun(inputs, targets, hprev, params):
 def sample(h, seed_ix, n, params, rng, temperature=None):
     """
     n character indices drawn from the model, from state h (not changed) with seed_ix as
-    the first input. temperature None is the gist's softmax; a number T shifts the logits
-    by their maximum (exp cannot overflow) and divides them by T: below 1 is greedier.
+    the first input. With a temperature T (generating, not training) the logits are shifted
+    by their maximum, so that exp cannot overflow, and divided by T: below 1 is greedier.
     """
     Wxh, Whh, Why, bh, by = params
     ix = seed_ix
@@ -128,7 +110,7 @@ def sample(h, seed_ix, n, params, rng, temperature=None):
         if temperature is not None:
             y = (y - np.max(y)) / temperature
         e = np.exp(y)
-        p = e / np.sum(e)
+        p = e / np.sum(e)  # the softmax, as in lossFun
         ix = rng.choice(len(p), p=p.ravel())
         ixes.append(ix)
     return ixes
@@ -149,7 +131,7 @@ def init_training(chars, seed, hidden_size=hidden_size, seq_length=seq_length,
                 learning_rate=learning_rate, sample_length=sample_length, rng=rng,
                 Wxh=Wxh, Whh=Whh, Why=Why, bh=bh, by=by,
                 mWxh=mWxh, mWhh=mWhh, mWhy=mWhy, mbh=mbh, mby=mby,
-                n=n, p=p, hprev=hprev, smooth_loss=smooth_loss)
+                n=n, p=p, hprev=hprev, smooth_loss=smooth_loss, losses=[], samples=[])
 
 
 def train(data, state):
@@ -165,6 +147,7 @@ def train(data, state):
     mWxh, mWhh, mWhy, mbh, mby = (state[k] for k in ("mWxh", "mWhh", "mWhy", "mbh", "mby"))
     params = Wxh, Whh, Why, bh, by
     n, p, hprev, smooth_loss = state["n"], state["p"], state["hprev"], state["smooth_loss"]
+    losses, samples = state["losses"], state["samples"]  # the history that visualize.py draws
     while True:
         # at the start, and where the chunk and its last target would not fit; the >= also
         # skips a last chunk that would just fit, as the gist does
@@ -180,12 +163,15 @@ def train(data, state):
             sample_ix = sample(hprev, inputs[0], sample_length, params, rng)
             txt = ''.join(ix_to_char[ix] for ix in sample_ix)
             print('----\n %s \n----' % (txt,))
+            if (n // 100) & (n // 100 - 1) == 0:  # n = 0, 100, 200, 400, 800, 1600, ...
+                samples.append((n, txt))
 
         # forward and backward through the chunk
         loss, dWxh, dWhh, dWhy, dbh, dby, hprev = lossFun(inputs, targets, hprev, params)
         smooth_loss = smooth_loss * 0.999 + loss * 0.001  # an average over ~1000 chunks
         if n % 100 == 0:
             print('iter %d, loss: %f' % (n, smooth_loss))
+            losses.append((n, smooth_loss))
 
         # Adagrad: a weight's step shrinks as its squared gradients add up in mem (1e-8: no
         # division by 0). param and mem are other names for the arrays Wxh, mWxh, ...; +=
@@ -204,325 +190,259 @@ def train(data, state):
 
 # ---------------------------------------------------------------------------------------------
 # Checkpoints, generation, the command line and error handling: nothing below changes the
-# arithmetic above.
+# arithmetic above. What they guard against, and what they leave out: docs/reference.md.
 import argparse
 import contextlib
-import fcntl
 import math
 import os
 import secrets
 import signal
-import stat
 import sys
-import threading
+import tempfile
 import time
 import warnings
-import zipfile
+
+try:
+    import fcntl  # to lock a checkpoint against a second run; Windows has none, and no lock
+except ImportError:
+    fcntl = None
 
 PARAMS = ("Wxh", "Whh", "Why", "bh", "by")  # the names of the parameters in a training state
 RNG = ("rng_keys", "rng_pos", "rng_has_gauss", "rng_cached_gaussian")  # RandomState.get_state()
-SIGNALS = {signal.SIGINT, signal.SIGTERM}
-MAX_TEXT_BYTES = 256 * 2**20  # the largest text read (whole, as the gist reads it)
-MAX_SAMPLE_LENGTH = 1_000_000
-MAX_ARRAY_BYTES = 4 * 2**30  # what a model's arrays may take, training on one chunk
-LARGEST_WEIGHT = 1e100  # beyond this a forward pass could overflow before tanh
-NPY_HEADER = 192  # bytes an .npy entry may take before its numbers (numpy writes 128); no more
-# can nest deep enough to make a parser print to stderr (Python 3.8's does)
+SIGNALS = [getattr(signal, s) for s in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, s)]
+MAX_SAMPLE_LENGTH, SAVE_EVERY = 1_000_000, 1000  # SAVE_EVERY: iterations between saves
+# A checkpoint is an .npz file of these arrays, each of a dtype and a shape: H is hidden_size,
+# V the number of characters, L sample_length; M and K grow with the history.
+CHECKPOINT = {
+    **dict.fromkeys(["format_version", "hidden_size", "seq_length", "sample_length", "seed",
+                     "n", "p", "rng_pos", "rng_has_gauss"], ("i8", ())),
+    **dict.fromkeys(["learning_rate", "smooth_loss", "rng_cached_gaussian"], ("f8", ())),
+    "vocab": ("i8", ("V",)), "rng_keys": ("u4", (624,)), "hprev": ("f8", ("H", 1)),
+    **{m + k: ("f8", shape) for k, shape in zip(PARAMS, [("H", "V"), ("H", "H"), ("V", "H"),
+                                                        ("H", 1), ("V", 1)])
+       for m in ("", "m")},  # each parameter, and its Adagrad memory
+    "loss_n": ("i8", ("M",)), "loss": ("f8", ("M",)),  # smooth_loss at each n % 100 == 0
+    "sample_n": ("i8", ("K",)), "samples": ("i8", ("K", "L")),  # the samples kept, code points
+}
+HISTORY = {"loss_n", "loss", "sample_n", "samples"}  # what format 1 (version 1.x) did not keep
 
 
 class CommandLineError(Exception):
     """Something the user can put right: reported as one line, without a traceback."""
 
 
-# A checkpoint is an .npz file, a zip of one .npy array for each entry here: its dtype and its
-# shape, H being hidden_size and V the number of characters. Saving and loading both use it.
-CHECKPOINT_VERSION = 1
-CHECKPOINT = {
-    **dict.fromkeys(["format_version", "hidden_size", "seq_length", "sample_length", "seed",
-                     "n", "p", "rng_pos", "rng_has_gauss"], ("i8", ())),
-    **dict.fromkeys(["learning_rate", "smooth_loss", "rng_cached_gaussian"], ("f8", ())),
-    "vocab": ("i8", ("V",)),  # the characters, as code points, sorted
-    "rng_keys": ("u4", (624,)),
-    "hprev": ("f8", ("H", 1)),
-    **{m + k: ("f8", shape) for k, shape in zip(PARAMS, [("H", "V"), ("H", "H"), ("V", "H"),
-                                                        ("H", 1), ("V", 1)])
-       for m in ("", "m")},  # each parameter, and its Adagrad memory
-}
-
-
 def checkpoint_arrays(state):
-    values = dict(state, **dict(zip(RNG, state["rng"].get_state()[1:])),
-                  format_version=CHECKPOINT_VERSION, vocab=[ord(c) for c in state["chars"]])
+    (loss_n, loss), (sample_n, samples) = (list(zip(*state[k])) or [(), ()]
+                                           for k in ("losses", "samples"))
+    values = dict(state, **dict(zip(RNG, state["rng"].get_state()[1:])), format_version=2,
+                  vocab=[ord(c) for c in state["chars"]], loss_n=loss_n, loss=loss,
+                  sample_n=sample_n, samples=np.reshape([[ord(c) for c in s] for s in samples],
+                                                        (len(samples), state["sample_length"])))
     return {name: np.asarray(values[name], dtype) for name, (dtype, _) in CHECKPOINT.items()}
 
 
-def checkpoint_problem(arrays):
-    """Why arrays of the right dtypes and shapes make no usable checkpoint, or None: checked
-    when one is loaded and before one is saved."""
-    s = {name: a.item() for name, a in arrays.items() if a.ndim == 0}  # Python numbers, unwrapped
-    vocab, keys = arrays["vocab"].tolist(), arrays["rng_keys"]
-    too_large = size_problem(s["hidden_size"], len(vocab), s["seq_length"])
-    checks = {
-        f"format {s['format_version']} is not {CHECKPOINT_VERSION}":
-            s["format_version"] == CHECKPOINT_VERSION,
-        "a number is infinite or NaN": all(np.isfinite(a).all() for a in arrays.values()),
-        f"a weight is larger than {LARGEST_WEIGHT:g}: too large to compute with":
-            all(np.abs(arrays[k]).max() <= LARGEST_WEIGHT for k in PARAMS),
-        "an Adagrad memory is negative": all(arrays["m" + k].min() >= 0 for k in PARAMS),
-        "vocab is not sorted and distinct code points of characters": vocab == sorted(set(vocab))
-            and 0 <= vocab[0] and vocab[-1] <= 0x10FFFF
-            and not any(0xD800 <= c < 0xE000 for c in vocab),  # surrogates are no characters
-        "a setting is out of range": s["seq_length"] >= 1 and 0 < s["learning_rate"]
-            and 1 <= s["sample_length"] <= MAX_SAMPLE_LENGTH and 0 <= s["seed"] < 2**32,
-        "n or p is out of range": 0 <= s["n"] < 2**62 and 0 <= s["p"] < 2**62,
-        too_large: not too_large,
-        "the random generator's state is out of range": 0 <= s["rng_pos"] <= 624
-            and s["rng_has_gauss"] in (0, 1) and 0 <= keys.min() and keys.max() < 2**32,
-    }
-    return next((why for why, ok in checks.items() if not ok), None)
+def checkpoint_problem(a):
+    """Why the arrays a (a dict of what a file holds) are no checkpoint of this script, or None."""
+    names = set(CHECKPOINT) - (HISTORY if a.get("format_version") == 1 else set())
+    if set(a) != names:
+        return "its entries are not a checkpoint's: " + ", ".join(sorted(set(a) ^ names))
+    if any(v.ndim != len(CHECKPOINT[k][1]) or v.dtype.kind not in
+           "iuf"[:2 + (CHECKPOINT[k][0] == "f8")] for k, v in a.items()):
+        return "an entry is not an array of the right kind"
+    s, vocab = {k: v.item() for k, v in a.items() if v.ndim == 0}, a["vocab"].tolist()
+    dims = dict(H=s["hidden_size"], V=len(vocab), L=s["sample_length"],
+                M=len(a.get("loss_n", ())), K=len(a.get("sample_n", ())))
+    return next((why for why, ok in {
+        f"format {s['format_version']} is not 1 or 2": s["format_version"] in (1, 2),
+        "an entry has the wrong shape": all(
+            v.shape == tuple(dims.get(d, d) for d in CHECKPOINT[k][1]) for k, v in a.items()),
+        "a number is infinite or NaN": all(np.isfinite(v).all() for v in a.values()),
+        "an Adagrad memory is negative": all((a["m" + k] >= 0).all() for k in PARAMS),
+        "vocab is not distinct characters, sorted": vocab and vocab == sorted(set(vocab)) and all(
+            0 <= c < 0x110000 and not 0xD800 <= c < 0xE000 for c in vocab),  # no surrogates
+        "a setting is out of range": min(s["hidden_size"], s["seq_length"], s["sample_length"])
+            >= 1 and s["learning_rate"] > 0 and s["n"] >= 0 <= s["p"]
+            and s["sample_length"] <= MAX_SAMPLE_LENGTH,
+        "a sample has characters not in vocab": np.isin(a.get("samples", []), vocab).all(),
+    }.items() if not ok), None)
 
 
-def size_problem(H, V, T):
-    """Why a model of H neurons and V characters, trained on chunks of T, is refused, or "".
-    Memory is not asked for: where it is promised freely, only the kernel's killer says no."""
-    need = 8 * (7 * H * (H + 2 * V + 1) + 7 * V + T * (2 * H + 3 * V))  # see docs/reference.md
-    return (f"the model would need {need / 2**30:.3g} GiB of arrays, more than "
-            f"{MAX_ARRAY_BYTES // 2**30} GiB") if need > MAX_ARRAY_BYTES else ""
-
-
-def load_checkpoint(path):
-    """The training state saved at path. The file is untrusted: np.load runs no pickle, no
-    entry is read before the zip directory's size for it fits its shape, and any exception
-    or warning that the file causes ends in one line."""
-    def entry(name, dims):
-        dtype, shape = CHECKPOINT[name]
-        shape = tuple(dims.get(d, d) for d in shape)
-        info = npz.zip.getinfo(name + ".npy")
-        if info.compress_type != zipfile.ZIP_STORED:  # so what it holds is no more than the file
-            raise ValueError(f"{name} is compressed, as no checkpoint is")
-        if info.file_size > NPY_HEADER + 8 * math.prod(shape):
-            raise ValueError(f"{name} is larger than a checkpoint's")
-        a = np.asarray(npz[name])  # what is not an .npy array comes as bytes
-        if a.dtype.kind not in {"f8": "f"}.get(dtype, "iu") or a.dtype.itemsize > 8 \
-                or a.ndim != len(shape) or a.shape != shape and name != "vocab":
-            raise ValueError(f"{name} is {a.dtype} of shape {a.shape}, not {np.dtype(dtype)} of "
-                             f"shape {'(N,)' if name == 'vocab' else shape}")
-        return np.array(a, np.float64, order="C") if dtype == "f8" else a  # this machine's bytes
-
+def load_checkpoint(path, hold=lambda f: None):
+    """The state saved at path, its file given to hold first; anything amiss: one line."""
     try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            raise ValueError("it is not a regular file")
-        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as f, \
-                warnings.catch_warnings():  # O_NONBLOCK: if it has become a FIFO since
-            warnings.simplefilter("error")  # a warning about the file refuses it too
+        if os.path.exists(path) and not os.path.isfile(path):
+            raise ValueError("it is not a file (a folder? a device?)")
+        with open(path, "rb") as f, warnings.catch_warnings():
+            warnings.simplefilter("error")  # what numpy would warn of refuses the file too
+            hold(f)
             if f.read(4) != b"PK\x03\x04":
-                raise ValueError("it is not an .npz file")
+                raise ValueError("it is not an .npz file (a text?)")
             f.seek(0)
             with np.load(f, allow_pickle=False) as npz:
-                if sorted(npz.files) != sorted(CHECKPOINT):
-                    raise ValueError("its entries are not a checkpoint's: " + (", ".join(
-                        sorted(set(npz.files) ^ set(CHECKPOINT))) or "one is there twice"))
-                H, V = entry("hidden_size", {}).item(), entry("vocab", {"V": 0x110000}).size
-                if H < 1 or V < 1:
-                    raise ValueError("hidden_size or the vocabulary is below 1")
-                arrays = {name: entry(name, {"H": H, "V": V}) for name in CHECKPOINT}
-            problem = checkpoint_problem(arrays)
+                a = {k: npz[k] for k in npz.files}
+            problem = checkpoint_problem(a)
             if problem:
                 raise ValueError(problem)
             rng = np.random.RandomState()
-            rng.set_state(("MT19937", *(arrays[k] for k in RNG)))
+            rng.set_state(("MT19937", *(a[k] for k in RNG)))
     except FileNotFoundError:
         raise CommandLineError(f"no checkpoint at {path}; check its path") from None
+    except CommandLineError:
+        raise
     except Exception as e:  # whatever the file makes numpy, zipfile or the checks raise
         raise CommandLineError(f"{path} is not a usable min-char-rnn checkpoint: "
-                               f"{str(e)[:300] or type(e).__name__}") from None
-    state = {k: arrays[k] for k in (*PARAMS, *("m" + k for k in PARAMS), "hprev")}
-    state.update({k: arrays[k].item() for k in ("hidden_size", "seq_length", "learning_rate",
-                                                "sample_length", "seed", "n", "p")},
-                 chars=[chr(c) for c in arrays["vocab"].tolist()], rng=rng,
-                 smooth_loss=np.float64(arrays["smooth_loss"]))
+                               f"{str(e)[:200] or type(e).__name__}") from None
+    h = {k: a.get(k, np.empty(0)).tolist() for k in HISTORY}
+    state = {k: a[k].astype(np.float64) for k in (*PARAMS, *("m" + k for k in PARAMS), "hprev")}
+    state.update({k: a[k].item() for k in ("hidden_size", "seq_length", "learning_rate",
+                                            "sample_length", "seed", "n", "p")},
+                 chars=[chr(c) for c in a["vocab"].tolist()], rng=rng,
+                 smooth_loss=np.float64(a["smooth_loss"]), losses=list(zip(h["loss_n"], h["loss"])),
+                 samples=[(n, "".join(map(chr, s))) for n, s in zip(h["sample_n"], h["samples"])])
     return state
 
 
-def regular_or_absent(path):
-    """One line if something other than a regular file is at path: no link is written through,
-    and no folder, device or FIFO is replaced. (Where path cannot be seen, creating it fails.)"""
-    with contextlib.suppress(OSError):
-        if not stat.S_ISREG(os.lstat(path).st_mode):
-            raise CommandLineError(f"{path} is not a regular file (a link, a folder, a device?); "
-                                   "remove it or give another path")
-
-
-def write_whole(path, write, done=lambda: None):
-    """Let write(f) fill the file at path, whole or not at all, with Ctrl-C and SIGTERM held
-    until done() has run after it: f is PATH.tmp, created afresh (never through a link, nor
-    into a file planted there), synced, then renamed onto path."""
-    tmp, held = path + ".tmp", signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
+def write_whole(path, write, fresh=False):
+    """Give path the file write(f) fills, whole or not at all: f, a new file of a random name
+    in path's folder, then takes path's place at once (fresh: only if no file has it)."""
+    fd, tmp = tempfile.mkstemp(".tmp", "min-char-rnn-", os.path.dirname(path) or ".")
     try:
-        regular_or_absent(tmp)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)  # what a killed run left
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # fails if one is there
-        try:
-            with open(fd, "wb") as f:
-                write(f)
-                f.flush()
-                os.fsync(f.fileno())
-            regular_or_absent(path)  # checked again: what is there may have changed meanwhile
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)  # this run's own: the old file stands
-            raise
-        done()
+        with open(fd, "wb") as f:
+            umask = os.umask(0o022)  # read by setting it; set back at once
+            os.chmod(tmp, 0o666 & ~os.umask(umask))  # as open() would make it (mkstemp: 0o600)
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        (os.link if fresh else os.replace)(tmp, path)  # a link takes no name that is taken
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
-
-
-def write_npz(f, arrays):
-    """The arrays into the open file f as np.savez writes them, the zip closed on failure too."""
-    with zipfile.ZipFile(f, "w") as npz:
-        for name, a in arrays.items():
-            with npz.open(name + ".npy", "w", force_zip64=True) as entry:
-                np.lib.format.write_array(entry, a, allow_pickle=False)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)  # the name of a link made, or what is left of a failed write
 
 
 class Checkpoint:
-    """The file a training run saves into, in a with block that holds a lock on PATH.lock
-    (left beside it) against every other run. saved_n is the iteration the file holds."""
+    """The file a run trains, locked against every other run: each file a save writes is
+    locked before it takes the name, and the one before it let go. saved_n: what it holds."""
 
     def __init__(self, path, fresh):
-        self.path, self.saved_n = path, None
-        for name in (path, path + ".tmp", path + ".lock"):  # refused now, not at the first save
-            regular_or_absent(name)
-        try:  # creating the lock also finds out now whether saves can be written beside it
-            self.lock = os.open(path + ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)
-        except OSError as e:
-            raise CommandLineError(f"cannot save {path}: {e.strerror}") from None
-        try:
-            fcntl.flock(self.lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(self.lock)
-            raise CommandLineError(f"{path} is in use by another run; let it end, or give "
-                                   "another --checkpoint") from None
-        if fresh and os.path.lexists(path):  # checked under the lock: no run creates it now
-            os.close(self.lock)
+        self.path, self.fresh, self.held = path, fresh, None
+        if fresh and os.path.lexists(path):
             raise CommandLineError(f"{path} already exists; add --resume to go on training it, "
-                                   "or give a new path to start afresh")
+                                   "or give a new path" if is_npz(path) else
+                                   f"{path} is there and is no checkpoint; give a new path")
+        self.state = None if fresh else load_checkpoint(path, self.hold)  # a resumed run's
+        self.saved_n = self.state and self.state["n"]
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exception):
-        os.close(self.lock)
+    def hold(self, f):
+        """Lock the open file f (where there is fcntl) and let go of the one held before."""
+        held = os.dup(f.fileno()) if fcntl else None  # open until the next hold
+        try:
+            held and fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise CommandLineError(f"{self.path} is in use by another run; let it end, or give "
+                                   "another --checkpoint") from None
+        if self.held:
+            os.close(self.held)
+        self.held = held
 
     def save(self, state):
         arrays = checkpoint_arrays(state)
-        problem = checkpoint_problem(arrays)
-        if problem:  # a state that no load would accept
-            raise CommandLineError(f"not saving {self.path}: {problem}{self.kept()}")
-        try:  # saved_n set with signals still held: a message never names an older save
-            write_whole(self.path, lambda f: write_npz(f, arrays),
-                        lambda: setattr(self, "saved_n", state["n"]))
+        try:
+            write_whole(self.path, lambda f: (np.savez(f, **arrays), self.hold(f)), self.fresh)
+        except FileExistsError:
+            raise CommandLineError(f"{self.path} was created by another run meanwhile") from None
         except OSError as e:
             raise CommandLineError(f"cannot save {self.path}: {e.strerror}{self.kept()}") from None
+        self.fresh, self.saved_n = False, state["n"]
 
     def kept(self):
-        """What the file holds now, for the end of a message."""
-        if self.saved_n is not None:
-            return f"; {self.path} keeps iteration {self.saved_n}"
-        return f"; {self.path} is left as it was" * os.path.lexists(self.path) or "; nothing saved"
+        """What the file holds, for the end of a message."""
+        return "" if self.saved_n is None else f"; {self.path} keeps iteration {self.saved_n}"
+
+
+def is_npz(path):
+    with contextlib.suppress(OSError), open(path, "rb") as f:
+        return f.read(4) == b"PK\x03\x04"  # a zip, as np.savez writes one
+
+
+class Output:
+    """sys.stdout while a script runs: each write flushed, into a pipe too; on a terminal,
+    characters that would steer it as escapes. A failed write (| head has ended, a full disk)
+    is put in the list stop, as a signal is: the run stops and saves."""
+
+    def __init__(self, stream, stop):
+        self.stream, self.stop, self.tty = stream, stop, stream.isatty()
+        stream.reconfigure(errors="backslashreplace")  # what its encoding lacks, as escapes
+
+    def write(self, text):
+        if self.tty:
+            text = "".join(c if c.isprintable() or c == "\n" else ascii(c)[1:-1] for c in text)
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except OSError as e:
+            self.stop.append(e)
+            with contextlib.suppress(OSError):  # nothing more goes there, at exit neither
+                os.dup2(os.open(os.devnull, os.O_WRONLY), self.stream.fileno())
+
+    def flush(self):  # each write is flushed
+        pass
+
+
+def forward(h, ixes, params):
+    """The states after reading each of ixes from state h, one at a time: lossFun's step."""
+    Wxh, Whh, Why, bh, by = params
+    for ix in ixes:
+        h = np.tanh(Wxh[:, ix:ix + 1] + np.dot(Whh, h) + bh)
+        yield h
 
 
 def generate(state, prime, length, rng, temperature=1.0):
-    """prime followed by length characters drawn from the model after reading it. Without a
-    prime, the first of the length characters is drawn uniformly."""
+    """prime, and length characters drawn after reading it (the first uniformly if no prime)."""
     char_to_ix, ix_to_char = char_maps(state["chars"])
     params = tuple(state[k] for k in PARAMS)
-    Wxh, Whh, Why, bh, by = params
     ixes = [char_to_ix[ch] for ch in prime] or [rng.choice(len(ix_to_char))]
     h = np.zeros((state["hidden_size"], 1))
-    for ix in ixes[:-1]:  # the forward pass's state after all of the prime but its last
-        h = np.tanh(Wxh[:, ix:ix + 1] + np.dot(Whh, h) + bh)
-    with np.errstate(over="ignore", under="ignore"):  # a tiny temperature sends logits to -inf
-        ixes += sample(h, ixes[-1], length - (not prime), params, rng, temperature)
+    for h in forward(h, ixes[:-1], params):  # the state after all of the prime but its last
+        pass
+    with np.errstate(over="ignore", under="ignore", invalid="raise"):  # a tiny temperature
+        ixes += sample(h, ixes[-1], length - (not prime), params, rng, temperature)  # gives -inf
     return "".join(ix_to_char[ix] for ix in ixes)
 
 
 def one_line(text):
-    """text with each character that is not printable (a newline, an escape, a bidirectional
-    control, an undecodable byte of a file name) written as its escape."""
+    """text with each character that is not printable (a newline, an escape) as its escape."""
     return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
 
 
 def say(message):
-    if sys.stderr is not None:
-        with contextlib.suppress(OSError, ValueError):
-            sys.stderr.write(one_line(message) + "\n")  # in one write: a stop line comes
-            sys.stderr.flush()  # before it or after it, never inside
+    print(one_line(message), file=sys.stderr, flush=True)
 
 
-class Stop:
-    """The handler of Ctrl-C and SIGTERM, which never raises. While training, the first one
-    asks the loop to stop after the iteration under way; any other ends the program at once,
-    in one line that says what the checkpoint holds (kept)."""
-
-    def __init__(self, prog):
-        self.prog, self.training, self.signals, self.kept = prog, False, [], lambda: ""
-
-    def __call__(self, signum, frame):
-        # a save holds signals in this thread only: one that another thread (BLAS's) took is
-        # sent again to this one, where it waits until the save lets it through
-        if SIGNALS & signal.pthread_sigmask(signal.SIG_BLOCK, []):
-            signal.pthread_kill(threading.get_ident(), signum)
-            return
-        self.signals.append(signum)  # in one step: a second handler may run inside the first
-        if self.training and len(self.signals) == 1:
-            return
-        if sys.stderr is not None:  # else fd 2 may be a file this program opened
-            with contextlib.suppress(OSError, ValueError):
-                line = one_line(f"{self.prog}: stopped at once{self.kept()}")
-                os.write(sys.stderr.fileno(), line.encode(errors="backslashreplace") + b"\n")
-        os._exit(128 + signum)
-
-
-def guarded(prog, job, argv, memory_hint):
-    """job(argv, stop), with Ctrl-C and SIGTERM given to stop and whatever a user can meet
-    turned into one line on stderr: the exit status."""
-    stop = Stop(prog)
-    handlers = {s: signal.signal(s, stop) for s in SIGNALS}
-    try:
-        if sys.stdout is None:
-            raise CommandLineError("stdout is closed; give it a file or a pipe to print to")
-        # each line as printed, into a pipe too; a character stdout cannot encode is escaped
-        sys.stdout.reconfigure(line_buffering=True, errors="backslashreplace")
-        status, line = job(argv, stop), None
-    except CommandLineError as e:
-        status, line = 1, f"error: {e}"
-    except MemoryError:
-        status, line = 1, f"error: out of memory{stop.kept()}; {memory_hint}"
-    except OSError as e:  # a file operation's error names its file; writing stdout's does not
-        status, line = 1, f"error: {e}{stop.kept()}"
-        if e.filename is None:
-            with contextlib.suppress(OSError, ValueError):  # nothing more goes there, at exit
-                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            why = "it was closed" if isinstance(e, BrokenPipeError) else e.strerror
-            line = f"cannot write to stdout ({why}); stopped{stop.kept()}"
-    finally:  # restored before the line is written: the script ignores them from then on
-        for s, handler in handlers.items():
-            signal.signal(s, handler)
-    if line:
-        say(f"{prog}: {line}")
-    return status
+def plural(count, word):
+    return f"{count} {word}{'s' * (count != 1)}"
 
 
 def describe_chars(chars, most=10):
-    more = f" and {len(chars) - most} more" * (len(chars) > most)
-    return ", ".join(map(repr, chars[:most])) + more
+    return ", ".join(map(repr, chars[:most])) + f" and {len(chars) - most} more" * (
+        len(chars) > most)
+
+
+def read_text(path):
+    """read_data(path), or one line that says what is wrong with the file."""
+    try:
+        return read_data(path)
+    except UnicodeDecodeError as e:
+        raise CommandLineError(f"{path} is a checkpoint, not a text: give it as --checkpoint "
+                               f"{path}" if is_npz(path) else f"{path} is not UTF-8 text (byte "
+                               f"0x{e.object[e.start]:02x}); convert it to UTF-8 first") from None
+    except OSError as e:
+        raise CommandLineError(f"cannot read {path}: {e.strerror}") from None
+    except ValueError as e:  # read_data's: too long
+        raise CommandLineError(str(e)) from None
 
 
 def resumed_state(args, chars, checkpoint):
-    state = load_checkpoint(args.checkpoint)
-    checkpoint.saved_n = state["n"]
+    state = checkpoint.state
     for name in ("hidden_size", "seq_length", "learning_rate", "seed", "sample_length"):
         given, flag = getattr(args, name), "--" + name.replace("_", "-")
         if given is not None and given != state[name]:
@@ -533,68 +453,73 @@ def resumed_state(args, chars, checkpoint):
         raise CommandLineError(f"{args.input} does not have the checkpoint's characters (new: "
                                f"{describe_chars(new) or 'none'}; absent: "
                                f"{describe_chars(gone) or 'none'}); resume on its own text")
+    say(f"resuming {args.checkpoint} at iteration {state['n']}")
     return state
 
 
-def run_training(args, stop, checkpoint):
-    data, chars = read_data(args.input)
-    problem = not args.resume and size_problem(args.hidden_size or hidden_size, len(chars),
-                                               args.seq_length or seq_length)
-    if problem:
-        raise CommandLineError(problem + "; use a smaller --hidden-size or --seq-length")
-    state = resumed_state(args, chars, checkpoint) if args.resume else init_training(
-        chars, secrets.randbits(32) if args.seed is None else args.seed,  # a flag left out
-        args.hidden_size or hidden_size, args.seq_length or seq_length,  # takes the value of
-        args.learning_rate or learning_rate, args.sample_length or sample_length)  # the block
+def run_training(args, stop):
+    checkpoint = args.checkpoint and Checkpoint(args.checkpoint, fresh=not args.resume)
+    data, chars = read_text(args.input)
+    seed = secrets.randbits(32) if args.seed is None else args.seed  # a flag left out takes
+    state = resumed_state(args, chars, checkpoint) if args.resume else init_training(  # the
+        chars, seed, args.hidden_size or hidden_size, args.seq_length or seq_length,  # block's
+        args.learning_rate or learning_rate, args.sample_length or sample_length)  # value
+    if args.seed is None and not args.resume:
+        say(f"seed {seed} (pass --seed {seed} to repeat this run)")
     if len(data) < state["seq_length"] + 1:
-        raise CommandLineError(f"{args.input} has {len(data)} characters; training needs at "
-                               f"least seq_length + 1 = {state['seq_length'] + 1}: use a longer "
-                               "text or a smaller --seq-length")
+        raise CommandLineError(f"{args.input} has {plural(len(data), 'character')}; training "
+                               f"needs at least seq_length + 1 = {state['seq_length'] + 1}: use "
+                               "a longer text or a smaller --seq-length")
     if args.max_iters is not None and args.max_iters <= state["n"]:
         say(f"{args.checkpoint} is at iteration {state['n']} already: nothing to do")
         return 0
-    if args.resume or args.seed is None:
-        say(f"resuming {args.checkpoint} at iteration {state['n']}" if args.resume else
-            f"seed {state['seed']} (pass --seed {state['seed']} to repeat this run)")
-    n0, start, stop.training = state["n"], time.perf_counter(), True
+    n0, start = state["n"], time.perf_counter()
+    # from here on a signal only asks the loop to stop, which looks once an iteration
+    handlers = {s: signal.signal(s, lambda signum, frame: stop.append(signum)) for s in SIGNALS}
     try:
+        if checkpoint and checkpoint.fresh:
+            checkpoint.save(state)  # at once: the name is this run's, and saving works
         with np.errstate(over="raise", divide="raise", invalid="raise"):
             for n in train(data, state):
-                if checkpoint and n % (args.save_every or save_every) == 0:
+                if checkpoint and n % (args.save_every or SAVE_EVERY) == 0:
                     checkpoint.save(state)
-                if n == args.max_iters or stop.signals:
+                if n == args.max_iters or stop:
                     break
+        if checkpoint and checkpoint.saved_n != state["n"]:
+            checkpoint.save(state)
     except FloatingPointError:
-        raise CommandLineError(f"training diverged at iteration {state['n']}: a number "
-                               f"overflowed or became NaN{stop.kept()}. Start again with a "
-                               f"smaller --learning-rate than {state['learning_rate']:g}") from None
+        raise CommandLineError(f"training diverged at iteration {state['n']}: a number overflowed "
+                               f"or became NaN{checkpoint.kept() if checkpoint else ''}; start "
+                               f"again with a --learning-rate below {state['learning_rate']:g}") \
+            from None
     finally:
-        stop.training = False  # from now on a signal stops the program at once
-    if checkpoint and checkpoint.saved_n != state["n"]:
-        checkpoint.save(state)
-    elapsed, iters = time.perf_counter() - start, state["n"] - n0
-    say(f"iteration {state['n']}: {iters} iterations in {elapsed:.1f} s "
-        f"({iters / max(elapsed, 1e-9):.0f} it/s), smooth loss {state['smooth_loss']:.4f} "
-        f"({state['smooth_loss'] / state['seq_length'] / math.log(2):.3f} bits/char)")
-    if not stop.signals:
-        return 0
-    say(f"interrupted at iteration {state['n']}: " + (
-        f"saved {args.checkpoint}; add --resume to go on" if checkpoint else
-        "nothing saved (use --checkpoint to keep the model)"))
-    return 128 + stop.signals[0]
+        for s, handler in handlers.items():
+            signal.signal(s, handler)
+    elapsed, iters, loss = time.perf_counter() - start, state["n"] - n0, state["smooth_loss"]
+    speed = f"{iters / elapsed:.0f} it/s" if iters > elapsed else f"{elapsed / iters:.2g} s/it"
+    say(f"iteration {state['n']}: {plural(iters, 'iteration')} in {elapsed:.1f} s ({speed}), "
+        f"smooth loss {loss:.4f} ({loss / state['seq_length'] / math.log(2):.3f} bits/char)")
+    saved = f"saved {args.checkpoint}" if checkpoint else "nothing saved (no --checkpoint)"
+    why = f"stdout: {stop[0].strerror}; " if stop and isinstance(stop[0], OSError) else ""
+    say(f"{why}stopped at iteration {state['n']}; {saved}" if stop else saved * bool(checkpoint))
+    return (1 if why else 128 + stop[0]) if stop else 0
 
 
 def run_sample_only(args):
     state = load_checkpoint(args.checkpoint)
     unknown = sorted(set(args.prime) - set(state["chars"]))
     if unknown:
-        raise CommandLineError("--prime has characters the model does not know: "
-                               + describe_chars(unknown))
+        raise CommandLineError(f"--prime has characters the model does not know: "
+                               f"{describe_chars(unknown)}")
     seed = secrets.randbits(32) if args.seed is None else args.seed
     if args.seed is None:
         say(f"seed {seed} (pass --seed {seed} to repeat this sample)")
-    print(generate(state, args.prime, args.sample_length or state["sample_length"],
-                   np.random.RandomState(seed), args.temperature or 1.0))
+    try:
+        print(generate(state, args.prime, args.sample_length or state["sample_length"],
+                       np.random.RandomState(seed), args.temperature or 1.0))
+    except FloatingPointError:
+        raise CommandLineError(f"the weights in {args.checkpoint} are too large to compute with: "
+                               "a number overflowed") from None
     return 0
 
 
@@ -612,17 +537,12 @@ class OneLineErrors(argparse.ArgumentParser):
     def error(self, message):  # without the usage, which argparse prints first
         self.exit(2, one_line(f"{self.prog}: error: {message}") + "\n")
 
-    def print_help(self, file=None):  # failing to write it is an error (argparse says nothing)
-        (file or sys.stdout).write(self.format_help())
-
 
 def parse_args(argv=None):
     whole = number(int, 1, math.inf, "a whole number of at least 1")
     positive = number(float, 5e-324, sys.float_info.max, "a finite number above 0")
     parser = OneLineErrors(prog="min_char_rnn.py", description="Train a character-level vanilla "
-                           "RNN on a text as min-char-rnn.py does; save, resume, sample from it.",
-                           epilog=f"TEXT may have at most {MAX_TEXT_BYTES // 2**20} MiB. While a "
-                           "run trains PATH, PATH.lock keeps other runs off it.")
+                           "RNN on a text as min-char-rnn.py does; save, resume, sample from it.")
     # The flags of the model default to None, "not given": a fresh run then takes the value
     # of the hyperparameters block, a resumed one the checkpoint's.
     parser.add_argument("input", nargs="?", metavar="TEXT",
@@ -633,32 +553,30 @@ def parse_args(argv=None):
     model.add_argument("--seq-length", type=whole, metavar="N",
                        help=f"characters per chunk, steps to unroll (default: {seq_length})")
     model.add_argument("--learning-rate", type=positive, metavar="LR",
-                       help=f"Adagrad learning rate (default: {learning_rate})")
-    model.add_argument("--seed", type=number(int, 0, 2**32 - 1, "a whole number from 0 to "
-                                             "2**32-1"), metavar="N",
+                       help=f"Adagrad's learning rate (default: {learning_rate})")
+    model.add_argument("--seed", metavar="N", type=number(int, 0, 2**32 - 1, "a whole number "
+                                                          "from 0 to 2**32-1"),
                        help="to repeat a run or a sample exactly (default: a fresh one, shown)")
     model.add_argument("--sample-length", metavar="N", type=number(
         int, 1, MAX_SAMPLE_LENGTH, f"a whole number from 1 to {MAX_SAMPLE_LENGTH}"),
-        help=f"characters in each sample while training, and what --sample-only prints, at "
-             f"most {MAX_SAMPLE_LENGTH:,} (default: {sample_length}, or the checkpoint's)")
+        help=f"characters in each sample, and what --sample-only prints (default: "
+             f"{sample_length})")
     run = parser.add_argument_group("stopping and saving")
     run.add_argument("--max-iters", type=whole, metavar="N",
                      help="stop once iterations 0..N-1 have run (default: run until Ctrl-C)")
-    run.add_argument("--checkpoint", metavar="PATH",
-                     help="save the training state to this .npz file now and then, at the end "
-                          "and on Ctrl-C")
+    run.add_argument("--checkpoint", metavar="PATH", help="save the training state to this "
+                     ".npz file at the start, now and then, at the end and on Ctrl-C")
     run.add_argument("--save-every", type=whole, metavar="N",
-                     help=f"iterations between saves (default: {save_every})")
+                     help=f"iterations between saves (default: {SAVE_EVERY})")
     run.add_argument("--resume", action="store_true",
-                     help="continue the run saved in --checkpoint exactly where it stopped")
+                     help="go on with the run saved in --checkpoint where it stopped")
     gen = parser.add_argument_group("generating")
     gen.add_argument("--sample-only", action="store_true",
                      help="print text generated by the model in --checkpoint (give no TEXT)")
     gen.add_argument("--prime", default="", metavar="TEXT",
                      help="text the sample starts with and continues (default: none)")
-    gen.add_argument("--temperature", type=positive, metavar="T",
-                     help="divides the logits: below 1 likelier characters, above 1 more varied "
-                          "ones (default: 1.0)")
+    gen.add_argument("--temperature", type=positive, metavar="T", help="divides the logits: "
+                     "below 1 likelier characters, above 1 more varied ones (default: 1.0)")
     args = parser.parse_args(argv)
     training = [args.hidden_size, args.seq_length, args.learning_rate, args.max_iters,
                 args.save_every]
@@ -682,19 +600,30 @@ def parse_args(argv=None):
 
 def run(argv, stop):
     args = parse_args(argv)
-    if args.sample_only or not args.checkpoint:
-        return run_sample_only(args) if args.sample_only else run_training(args, stop, None)
-    with Checkpoint(args.checkpoint, fresh=not args.resume) as checkpoint:
-        stop.kept = checkpoint.kept
-        return run_training(args, stop, checkpoint)
+    return run_sample_only(args) if args.sample_only else run_training(args, stop)
 
 
-def main(argv=None):
-    return guarded("min_char_rnn.py", run, argv, "use a smaller --hidden-size or --seq-length, "
-                   "or a text with fewer distinct characters")
+def main(argv=None, job=run, prog="min_char_rnn.py", smaller="--hidden-size or --seq-length"):
+    """job(argv, stop)'s exit status, whatever a user can meet said in one line on stderr."""
+    stop, stdout = [], sys.stdout
+    try:
+        if stdout is None:
+            raise CommandLineError("stdout is closed; give it a file or a pipe to print to")
+        sys.stdout = Output(stdout, stop)
+        return job(argv, stop)
+    except CommandLineError as e:
+        say(f"{prog}: error: {e}")
+    except MemoryError:
+        say(f"{prog}: error: out of memory; try a shorter text or a smaller {smaller}")
+    except OSError as e:
+        say(f"{prog}: error: {e}")
+    except KeyboardInterrupt:
+        say(f"{prog}: interrupted")
+        return 130
+    finally:
+        sys.stdout = stdout
+    return 1
 
 
 if __name__ == "__main__":
-    for s in SIGNALS:  # what main() leaves in place as it returns: no traceback at the end
-        signal.signal(s, signal.SIG_IGN)
     sys.exit(main())

@@ -109,22 +109,8 @@ def test_random_entries_at_the_gist_sizes(input_text):
 
 
 def test_known_answer():
-    """
-    One neuron, two characters, two steps, numbers chosen to come out round:
-      Wxh = [[atanh(1/2), 0]], Whh = [[0]], bh = [[0]], Why = [[2 ln 3], [0]], by = [[0], [0]].
-    Step 0, input 0 from hprev = 0: h = tanh(atanh(1/2)) = 1/2; y = (ln 3, 0);
-      p = (3, 1) / 4; the target is 0: loss -ln(3/4).
-    Step 1, input 1: h = tanh(0 + 0 * 1/2 + 0) = 0; y = (0, 0); p = (1/2, 1/2);
-      the target is 1: loss -ln(1/2).
-    Loss: -ln(3/4) - ln(1/2) = ln(8/3). The last state is 0, the first 1/2.
-    dby = (p0 - onehot(0)) + (p1 - onehot(1)) = (-1/4, 1/4) + (1/2, -1/2) = (1/4, -1/4).
-    dWhy = dy0 h0 + dy1 h1 = (-1/4, 1/4) * 1/2 + 0 = (-1/8, 1/8).
-    dbh: step 1 has dh = Why^T dy1 = 2 ln 3 * 1/2 = ln 3 and tanh' = 1 at h = 0, so dhraw1 = ln 3;
-      dhnext = Whh dhraw1 = 0. Step 0: dh = Why^T dy0 = 2 ln 3 * (-1/4) = -ln(3)/2,
-      tanh' = 1 - 1/4 = 3/4, dhraw0 = -3 ln(3)/8. dbh = ln 3 - 3 ln(3)/8 = 5 ln(3)/8.
-    dWxh = (dhraw0, dhraw1) for inputs (0, 1) = (-3 ln(3)/8, ln 3).
-    dWhh = dhraw0 * hprev + dhraw1 * h0 = 0 + ln(3)/2.
-    """
+    """One neuron, two characters, two steps, with round numbers: docs/bptt.md works out each
+    of them by hand ("A worked example, by hand")."""
     params = (np.array([[math.atanh(0.5), 0.0]]), np.zeros((1, 1)),
               np.array([[2 * math.log(3)], [0.0]]), np.zeros((1, 1)), np.zeros((2, 1)))
     loss, dWxh, dWhh, dWhy, dbh, dby, hlast = lossFun([0, 1], [0, 1], np.zeros((1, 1)), params)
