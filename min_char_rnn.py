@@ -12,7 +12,10 @@ def read_data(path, max_chars=2**28):
     """The text at path, decoded from UTF-8, and its characters, sorted. A text longer than
     max_chars raises ValueError: read whole, as the gist does, it would not fit in memory."""
     with open(path, encoding="utf-8", newline="") as f:  # newline="": newlines as they are
-        data = f.read(max_chars + 1)  # a bound, for a file that never ends (/dev/zero)
+        parts = [f.read(2**20)]  # a MiB of characters at a time, to a bound: /dev/zero never ends
+        while parts[-1] and len(parts) <= max_chars // 2**20:
+            parts.append(f.read(2**20))
+    data = "".join(parts)
     if len(data) > max_chars:
         raise ValueError(f"{path} has more than {max_chars:,} characters; use a part of it")
     chars = sorted(set(data))  # sorted: a set's order changes from process to process
@@ -268,13 +271,12 @@ def checkpoint_problem(a):
 
 
 def load_checkpoint(path, hold=lambda f: None):
-    """The state saved at path, its file given to hold first; anything amiss: one line."""
+    """The state saved at path, its file then given to hold; anything amiss: one line."""
     try:
         if os.path.exists(path) and not os.path.isfile(path):
             raise ValueError("it is not a file (a folder? a device?)")
         with open(path, "rb") as f, warnings.catch_warnings():
             warnings.simplefilter("error")  # what numpy would warn of refuses the file too
-            hold(f)
             if f.read(4) != b"PK\x03\x04":
                 raise ValueError("it is not an .npz file (a text?)")
             f.seek(0)
@@ -285,6 +287,7 @@ def load_checkpoint(path, hold=lambda f: None):
                 raise ValueError(problem)
             rng = np.random.RandomState()
             rng.set_state(("MT19937", *(a[k] for k in RNG)))
+            hold(f)  # the file read, and no other
     except FileNotFoundError:
         raise CommandLineError(f"no checkpoint at {path}; check its path") from None
     except CommandLineError:
@@ -308,8 +311,8 @@ def write_whole(path, write, fresh=False):
     fd, tmp = tempfile.mkstemp(".tmp", "min-char-rnn-", os.path.dirname(path) or ".")
     try:
         with open(fd, "wb") as f:
-            umask = os.umask(0o022)  # read by setting it; set back at once
-            os.chmod(tmp, 0o666 & ~os.umask(umask))  # as open() would make it (mkstemp: 0o600)
+            os.umask(umask := os.umask(0o022))  # the umask, read by setting it, and set back
+            os.chmod(tmp, 0o666 & ~umask)  # as open() would make the file (mkstemp: 0o600)
             write(f)
             f.flush()
             os.fsync(f.fileno())
@@ -324,7 +327,7 @@ class Checkpoint:
     locked before it takes the name, and the one before it let go. saved_n: what it holds."""
 
     def __init__(self, path, fresh):
-        self.path, self.fresh, self.held = path, fresh, None
+        self.path, self.fresh, self.held = path, fresh, []
         if fresh and os.path.lexists(path):
             raise CommandLineError(f"{path} already exists; add --resume to go on training it, "
                                    "or give a new path" if is_npz(path) else
@@ -333,16 +336,15 @@ class Checkpoint:
         self.saved_n = self.state and self.state["n"]
 
     def hold(self, f):
-        """Lock the open file f (where there is fcntl) and let go of the one held before."""
-        held = os.dup(f.fileno()) if fcntl else None  # open until the next hold
-        try:
-            held and fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise CommandLineError(f"{self.path} is in use by another run; let it end, or give "
-                                   "another --checkpoint") from None
-        if self.held:
-            os.close(self.held)
-        self.held = held
+        """Lock the open file f (where there is fcntl) until a file saved after it has its name."""
+        if fcntl:
+            self.held.append(os.dup(f.fileno()))  # a copy, open once f is closed
+            try:
+                fcntl.flock(self.held[-1], fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(self.held.pop())
+                raise CommandLineError(f"{self.path} is in use by another run; let it end, or "
+                                       "give another --checkpoint") from None
 
     def save(self, state):
         arrays = checkpoint_arrays(state)
@@ -353,6 +355,9 @@ class Checkpoint:
         except OSError as e:
             raise CommandLineError(f"cannot save {self.path}: {e.strerror}{self.kept()}") from None
         self.fresh, self.saved_n = False, state["n"]
+        for held in self.held[:-1]:  # the files this one replaced
+            os.close(held)
+        del self.held[:-1]
 
     def kept(self):
         """What the file holds, for the end of a message."""
@@ -360,8 +365,9 @@ class Checkpoint:
 
 
 def is_npz(path):
-    with contextlib.suppress(OSError), open(path, "rb") as f:
-        return f.read(4) == b"PK\x03\x04"  # a zip, as np.savez writes one
+    """Whether path is a file that starts as a zip does, as np.savez writes one."""
+    with contextlib.suppress(OSError), open(path if os.path.isfile(path) else os.devnull) as f:
+        return f.buffer.read(4) == b"PK\x03\x04"
 
 
 class Output:
@@ -371,7 +377,8 @@ class Output:
 
     def __init__(self, stream, stop):
         self.stream, self.stop, self.tty = stream, stop, stream.isatty()
-        stream.reconfigure(errors="backslashreplace")  # what its encoding lacks, as escapes
+        with contextlib.suppress(AttributeError):  # what its encoding lacks, as escapes
+            stream.reconfigure(errors="backslashreplace")  # (IDLE's stdout cannot)
 
     def write(self, text):
         if self.tty:
@@ -402,10 +409,10 @@ def generate(state, prime, length, rng, temperature=1.0):
     params = tuple(state[k] for k in PARAMS)
     ixes = [char_to_ix[ch] for ch in prime] or [rng.choice(len(ix_to_char))]
     h = np.zeros((state["hidden_size"], 1))
-    for h in forward(h, ixes[:-1], params):  # the state after all of the prime but its last
-        pass
     with np.errstate(over="ignore", under="ignore", invalid="raise"):  # a tiny temperature
-        ixes += sample(h, ixes[-1], length - (not prime), params, rng, temperature)  # gives -inf
+        for h in forward(h, ixes[:-1], params):  # gives -inf; weights too large give NaN
+            pass  # h: the state after all of the prime but its last
+        ixes += sample(h, ixes[-1], length - (not prime), params, rng, temperature)
     return "".join(ix_to_char[ix] for ix in ixes)
 
 
@@ -457,19 +464,19 @@ def resumed_state(args, chars, checkpoint):
     return state
 
 
-def run_training(args, stop):
-    checkpoint = args.checkpoint and Checkpoint(args.checkpoint, fresh=not args.resume)
+def run_training(args, stop, checkpoint):
     data, chars = read_text(args.input)
+    T = checkpoint.state["seq_length"] if args.resume else args.seq_length or seq_length
+    if len(data) < T + 1:
+        raise CommandLineError(f"{args.input} has {plural(len(data), 'character')}; training "
+                               f"needs at least seq_length + 1 = {T + 1}: use a longer text or "
+                               "a smaller --seq-length")
     seed = secrets.randbits(32) if args.seed is None else args.seed  # a flag left out takes
     state = resumed_state(args, chars, checkpoint) if args.resume else init_training(  # the
-        chars, seed, args.hidden_size or hidden_size, args.seq_length or seq_length,  # block's
-        args.learning_rate or learning_rate, args.sample_length or sample_length)  # value
+        chars, seed, args.hidden_size or hidden_size, T,  # value of the block above
+        args.learning_rate or learning_rate, args.sample_length or sample_length)
     if args.seed is None and not args.resume:
         say(f"seed {seed} (pass --seed {seed} to repeat this run)")
-    if len(data) < state["seq_length"] + 1:
-        raise CommandLineError(f"{args.input} has {plural(len(data), 'character')}; training "
-                               f"needs at least seq_length + 1 = {state['seq_length'] + 1}: use "
-                               "a longer text or a smaller --seq-length")
     if args.max_iters is not None and args.max_iters <= state["n"]:
         say(f"{args.checkpoint} is at iteration {state['n']} already: nothing to do")
         return 0
@@ -600,7 +607,14 @@ def parse_args(argv=None):
 
 def run(argv, stop):
     args = parse_args(argv)
-    return run_sample_only(args) if args.sample_only else run_training(args, stop)
+    if args.sample_only:
+        return run_sample_only(args)
+    checkpoint = args.checkpoint and Checkpoint(args.checkpoint, fresh=not args.resume)
+    try:
+        return run_training(args, stop, checkpoint)
+    finally:
+        for held in checkpoint.held if checkpoint else []:  # the lock, let go
+            os.close(held)
 
 
 def main(argv=None, job=run, prog="min_char_rnn.py", smaller="--hidden-size or --seq-length"):
@@ -610,7 +624,10 @@ def main(argv=None, job=run, prog="min_char_rnn.py", smaller="--hidden-size or -
         if stdout is None:
             raise CommandLineError("stdout is closed; give it a file or a pipe to print to")
         sys.stdout = Output(stdout, stop)
-        return job(argv, stop)
+        status = job(argv, stop)
+        if stop and not status:  # stdout failed where nothing else stopped for it
+            raise CommandLineError(f"cannot write to stdout: {stop[0].strerror}")
+        return status
     except CommandLineError as e:
         say(f"{prog}: error: {e}")
     except MemoryError:

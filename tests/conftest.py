@@ -1,6 +1,9 @@
+import contextlib
+import io
 import os
 import resource
 import signal
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -13,8 +16,15 @@ import min_char_rnn
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "min_char_rnn.py"
 INPUT = ROOT / "input.txt"
+FORMAT_1 = Path(__file__).parent / "data" / "format1.npz"  # written by version 1.0.0
 SECONDS = 20  # for one run of the script: a regression that trains forever fails instead
 SHORT_TEXT = "the cat sat on the mat; the rat ran at the cat.\n"
+# A small model on SHORT_TEXT: 48 characters, so that with chunks of 6 the data pointer goes
+# back to 0 every 7 iterations
+SMALL = ["--hidden-size", 8, "--seq-length", 6, "--learning-rate", 0.05, "--sample-length", 30]
+# For a run that is to end on its own (an error, a signal): should it not, it ends here and
+# its test fails at once, instead of training until the alarm of run_main
+BOUND = ["--max-iters", 1000]
 
 
 class RanTooLong(Exception):
@@ -25,12 +35,42 @@ def too_long(signum, frame):
     raise RanTooLong(f"still running after {SECONDS} s")
 
 
+def open_files():
+    """{(descriptor, device, inode)} of the regular files open in this process, where the
+    system lists its descriptors."""
+    folder = next((f for f in ("/proc/self/fd", "/dev/fd") if os.path.isdir(f)), None)
+    files = set()
+    for fd in map(int, os.listdir(folder) if folder else []):
+        try:
+            st = os.fstat(fd)
+        except OSError:  # the descriptor that listed the others, closed since
+            continue
+        if stat.S_ISREG(st.st_mode):
+            files.add((fd, st.st_dev, st.st_ino))
+    return files
+
+
+@contextlib.contextmanager
+def closing_what_it_leaves_open():
+    """Regular files opened within the block and still open after it are closed, as the end
+    of a process closes them (main() can leave its checkpoint's lock open: test_checkpoint.py
+    asks it not to)."""
+    before = open_files()
+    try:
+        yield
+    finally:
+        for fd, device, inode in open_files() - before:
+            os.close(fd)
+
+
 def run_main(capsys, *args, main=min_char_rnn.main):
-    """main(args) in this process: (exit status, stdout, stderr)."""
+    """main(args) in this process, as a process of its own would run it (see
+    closing_what_it_leaves_open): (exit status, stdout, stderr)."""
     old = signal.signal(signal.SIGALRM, too_long)
     signal.setitimer(signal.ITIMER_REAL, SECONDS)
     try:
-        status = main([str(a) for a in args])
+        with closing_what_it_leaves_open():
+            status = main([str(a) for a in args])
     except SystemExit as e:  # argparse's own errors
         status = e.code
     finally:
@@ -38,6 +78,28 @@ def run_main(capsys, *args, main=min_char_rnn.main):
         signal.signal(signal.SIGALRM, old)
     out, err = capsys.readouterr()
     return status, out, err
+
+
+def captured_main(*args, main=min_char_rnn.main):
+    """run_main without capsys, for fixtures that outlive a test: stdout and stderr of its
+    own."""
+    out, err = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", newline=""), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
+            closing_what_it_leaves_open():
+        status = main([str(a) for a in args])
+    out.flush()
+    return status, out.buffer.getvalue().decode("utf-8"), err.getvalue()
+
+
+def another_run(*args):
+    """main(args) started while a run goes on in this process, as a second process would be:
+    with stdout of its own. Its exit status; what it says on stderr goes where the first's does."""
+    stdout = sys.stdout
+    sys.stdout = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    try:
+        return min_char_rnn.main([str(a) for a in args])
+    finally:
+        sys.stdout = stdout
 
 
 def script_env(**changes):
@@ -64,22 +126,26 @@ def run_script(*args, script=SCRIPT, env=None, **kwargs):
                           env=env or script_env(), **kwargs)
 
 
-def start_script(*args, **kwargs):
-    """The script as a process still running: its stdout and stderr as pipes of bytes."""
-    return subprocess.Popen([sys.executable, str(SCRIPT), *map(str, args)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=script_env(),
-                            cwd=ROOT, bufsize=0, **kwargs)
+def start_python(*args, **kwargs):
+    """python with args, still running, from the project's folder, at a low priority (so that
+    the tests in this process keep a core while it runs beside them); stdout and stderr are
+    pipes of bytes unless given."""
+    kwargs.setdefault("stdout", subprocess.PIPE)
+    kwargs.setdefault("stderr", subprocess.PIPE)
+    return subprocess.Popen([sys.executable, *map(str, args)], env=script_env(), cwd=ROOT,
+                            bufsize=0, preexec_fn=lambda: os.nice(10), **kwargs)
 
 
 def interfering(monkeypatch, at_iteration, act):
-    """Make min_char_rnn's lossFun call act() as iteration at_iteration begins."""
+    """Make min_char_rnn's lossFun call act() as iteration at_iteration of a run begins
+    (counted from the first call after this, so from the start of the next run)."""
     calls = []
     real = min_char_rnn.lossFun
 
     def lossFun(*args):
-        if len(calls) == at_iteration:
+        calls.append(1)  # first: a run that act() starts counts on from here
+        if len(calls) == at_iteration + 1:
             act()
-        calls.append(1)
         return real(*args)
 
     monkeypatch.setattr(min_char_rnn, "lossFun", lossFun)
@@ -107,6 +173,33 @@ def small_model(rng, hidden_size, vocab_size, scale, recurrent=None, output=None
 def npz_arrays(path):
     with np.load(path, allow_pickle=False) as f:
         return {k: f[k] for k in f.files}
+
+
+def one_error_line(status, err, *words, code=1):
+    """The run ended with status code and said one line on stderr, min_char_rnn.py's error,
+    holding each of words, without a traceback or a warning."""
+    assert status == code, err
+    assert len(err.splitlines()) == 1 and err.endswith("\n"), err
+    assert err.startswith("min_char_rnn.py: error: "), err
+    assert "Traceback" not in err and "Warning" not in err
+    for word in words:
+        assert str(word) in err
+
+
+def leftovers(folder):
+    """What a save would leave behind if it did not clean up: its temporary files."""
+    return sorted(p.name for p in Path(folder).glob("min-char-rnn-*.tmp"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def early_starts(request, tmp_path_factory):
+    """A test module may define start_early(tmp_path_factory): it is called as the session's
+    first test begins, if a test of the module is to run, so that what it starts (processes)
+    runs on another core while this process runs the tests before the module's."""
+    modules = {getattr(item, "module", None) for item in request.session.items}
+    for module in sorted(modules - {None}, key=lambda module: module.__name__):
+        if hasattr(module, "start_early"):
+            module.start_early(tmp_path_factory)
 
 
 @pytest.fixture

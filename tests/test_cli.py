@@ -1,196 +1,477 @@
-"""The command line end to end, and one clear line for every mistake."""
-import math
+"""The command line in this process: what a run says, one clear line for every mistake,
+generation, stdout that is a terminal, a full disk, closed or no file at all."""
+import errno
+import io
 import os
 import re
+import resource
 import signal
+import sys
+import time
 
 import numpy as np
 import pytest
 
-from conftest import INPUT, ROOT, interfering, npz_arrays, run_main, run_script
+import min_char_rnn
+from conftest import (BOUND, FORMAT_1, INPUT, ROOT, SHORT_TEXT, SMALL, captured_main, interfering,
+                      leftovers, npz_arrays, one_error_line, run_main)
+from min_char_rnn import PARAMS, char_maps, load_checkpoint
+
+SEED = ["--seed", 9]
 
 
-def test_a_run_end_to_end():
-    result = run_script(INPUT, "--seed", 1, "--max-iters", 101, "--hidden-size", 20)
-    assert result.returncode == 0
-    lines = result.stdout.splitlines()
-    assert lines[0] == "data has 37809 characters, 61 unique."
-    assert lines[1] == "----" and lines[-1].startswith("iter 100, loss: ")
-    assert [line for line in lines if line.startswith("iter ")] == [
-        lines[lines.index("----", 2) + 1], lines[-1]]
-    assert re.fullmatch(r"iter 0, loss: \d+\.\d{6}", lines[lines.index("----", 2) + 1])
-    summary = result.stderr.splitlines()
-    assert len(summary) == 1
-    match = re.fullmatch(r"iteration 101: 101 iterations in [\d.]+ s \(\d+ it/s\), "
-                         r"smooth loss ([\d.]+) \(([\d.]+) bits/char\)", summary[0])
-    loss = float(lines[-1].split()[-1])
-    assert float(match[1]) == pytest.approx(loss, abs=1e-4)
-    assert float(match[2]) == pytest.approx(loss / 25 / math.log(2), abs=1e-3)
+def trains(capsys, *args):
+    status, out, err = run_main(capsys, *args)
+    assert status == 0, err
+    return out, err
+
+
+# What a run says
+
+def clock(seconds):
+    """A time.perf_counter for which the run between its first and second reading takes
+    seconds."""
+    readings = []
+
+    def perf_counter():
+        readings.append(None)
+        return 1000.0 + seconds * (len(readings) > 1)
+    return perf_counter
+
+
+SUMMARY = re.compile(r"iteration (\d+): (\d+ iterations?) in (\d+\.\d) s \(([^)]*)\), "
+                     r"smooth loss (\d+\.\d{4}) \((\d+\.\d{3}) bits/char\)")
+
+
+@pytest.mark.parametrize("iters,seconds,count,rate", [
+    (1, 2.5, "1 iteration", "2.5 s/it"),
+    (2, 3.0, "2 iterations", "1.5 s/it"),
+    (1, 0.5, "1 iteration", "2 it/s"),
+    (3, 0.01, "3 iterations", "300 it/s"),
+])
+def test_the_summary_says_iterations_time_rate_and_loss(tmp_path, short_text, capsys,
+                                                        monkeypatch, iters, seconds, count, rate):
+    """One iteration is singular; a rate below one a second is given in seconds an
+    iteration, never as 0 it/s. Then what was saved."""
+    monkeypatch.setattr(time, "perf_counter", clock(seconds))
+    path = tmp_path / "m.npz"
+    out, err = trains(capsys, short_text, *SEED, *SMALL, "--max-iters", iters,
+                      "--checkpoint", path)
+    summary, saved = err.splitlines()
+    match = SUMMARY.fullmatch(summary)
+    assert match and match[1] == str(iters) and match[2] == count and match[4] == rate, summary
+    assert match[3] == f"{seconds:.1f}"
+    loss = npz_arrays(path)["smooth_loss"]
+    assert float(match[5]) == pytest.approx(loss, abs=1e-4)
+    assert float(match[6]) == pytest.approx(loss / 6 / np.log(2), abs=1e-3)
+    assert saved == f"saved {path}"
+
+
+def test_without_a_checkpoint_the_summary_is_all_it_says(short_text, capsys):
+    out, err = trains(capsys, short_text, *SEED, *SMALL, "--max-iters", 3)
+    assert SUMMARY.fullmatch(err.rstrip("\n"))
+    assert out.startswith("data has 48 characters, 14 unique.\n----\n")
+
+
+def test_without_a_seed_the_run_says_which_it_drew(short_text, capsys):
+    out, err = trains(capsys, short_text, *SMALL, "--max-iters", 2)
+    match = re.fullmatch(r"seed (\d+) \(pass --seed \1 to repeat this run\)", err.splitlines()[0])
+    assert match
+    assert trains(capsys, short_text, *SMALL, "--max-iters", 2, "--seed", match[1])[0] == out
 
 
 def test_input_txt_is_the_default_text(capsys, monkeypatch):
     monkeypatch.chdir(ROOT)
-    assert run_main(capsys, "--seed", 5, "--max-iters", 1, "--hidden-size", 8)[1] \
-        == run_main(capsys, INPUT, "--seed", 5, "--max-iters", 1, "--hidden-size", 8)[1]
+    args = [*SEED, "--max-iters", 1, "--hidden-size", 8, "--sample-length", 10]
+    assert trains(capsys, *args)[0] == trains(capsys, INPUT, *args)[0]
 
 
-def test_without_a_seed_the_run_says_which_it_drew(capsys):
-    status, out, err = run_main(capsys, INPUT, "--max-iters", 101, "--hidden-size", 10)
-    assert status == 0
-    match = re.fullmatch(r"seed (\d+) \(pass --seed \1 to repeat this run\)", err.splitlines()[0])
-    assert run_main(capsys, INPUT, "--max-iters", 101, "--hidden-size", 10, "--seed",
-                    match[1])[1] == out
+# A text that cannot be trained on
+
+def make_texts(folder):
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "one.txt").write_bytes(b"a")
+    (folder / "six.txt").write_bytes(b"abcabc")
+    (folder / "latin1.txt").write_bytes("na\xefve caf\xe9".encode("latin-1"))
+    (folder / "model.npz").write_bytes(FORMAT_1.read_bytes())
+    (folder / "folder").mkdir()
 
 
-@pytest.fixture
-def texts(tmp_path):
-    (tmp_path / "empty.txt").write_bytes(b"")
-    (tmp_path / "one.txt").write_bytes(b"a")
-    (tmp_path / "25.txt").write_bytes(b"x" * 25)
-    (tmp_path / "latin1.txt").write_bytes("na\xefve caf\xe9".encode("latin-1"))
-    (tmp_path / "folder").mkdir()
-    return tmp_path
-
-
-TEXT_MISTAKES = {
-    "missing": ("nowhere.txt", "cannot read {tmp}/nowhere.txt: No such file or directory"),
-    "a directory": ("folder", "cannot read {tmp}/folder: Is a directory"),
-    "a file taken for a folder": ("one.txt/x", "cannot read {tmp}/one.txt/x: Not a directory"),
-    "empty": ("empty.txt", "empty.txt is empty; give a text with characters"),
-    "one character": ("one.txt", "one.txt has 1 characters; training needs at least seq_length "
-                                 "+ 1 = 26: use a longer text or a smaller --seq-length"),
-    "one short of a chunk": ("25.txt", "25.txt has 25 characters; training needs at least "
-                                       "seq_length + 1 = 26"),
-    "not UTF-8": ("latin1.txt", "latin1.txt is not UTF-8 text (byte 0xef at offset 2); "
-                                "convert it to UTF-8 first"),
+TEXT_MISTAKES = {  # the text, and words of the line that refuses it
+    "missing": ("nowhere.txt", ["cannot read {tmp}/nowhere.txt"]),
+    "a folder": ("folder", ["cannot read {tmp}/folder"]),
+    "a file taken for a folder": ("one.txt/x", ["cannot read {tmp}/one.txt/x"]),
+    "not UTF-8": ("latin1.txt", ["{tmp}/latin1.txt is not UTF-8", "0xef"]),
+    "a checkpoint": ("model.npz", ["{tmp}/model.npz is a checkpoint",
+                                   "--checkpoint {tmp}/model.npz"]),
+    "empty": ("empty.txt", ["{tmp}/empty.txt has 0 characters"]),
+    "one character": ("one.txt", ["{tmp}/one.txt has 1 character;", "seq_length + 1 = 7",
+                                  "--seq-length"]),
+    "one short of a chunk": ("six.txt", ["{tmp}/six.txt has 6 characters;",
+                                         "seq_length + 1 = 7"]),
 }
 
 
-@pytest.mark.parametrize("name,message", TEXT_MISTAKES.values(), ids=TEXT_MISTAKES.keys())
-def test_a_bad_text_gets_one_line(texts, capsys, name, message):
-    status, out, err = run_main(capsys, texts / name)
-    assert status == 1 and "----" not in out  # at most the "data has" line
-    assert len(err.splitlines()) == 1
-    assert err.startswith("min_char_rnn.py: error: ")
-    assert message.format(tmp=texts) in err
+@pytest.mark.parametrize("name,words", TEXT_MISTAKES.values(), ids=TEXT_MISTAKES.keys())
+def test_a_text_that_cannot_be_trained_on_gets_one_line(tmp_path, capsys, name, words):
+    make_texts(tmp_path)
+    status, out, err = run_main(capsys, tmp_path / name, *SEED, *SMALL, *BOUND,
+                                "--checkpoint", tmp_path / "new.npz")
+    one_error_line(status, err, *(w.format(tmp=tmp_path) for w in words))
+    assert "\n----" not in out and not (tmp_path / "new.npz").exists()
+    assert leftovers(tmp_path) == []
 
 
-def test_the_shortest_text_trains(texts, capsys):
-    (texts / "26.txt").write_bytes(b"ab" * 13)
-    status, out, err = run_main(capsys, texts / "26.txt", "--seed", 0, "--max-iters", 3)
-    assert status == 0 and out.startswith("data has 26 characters, 2 unique.")
+def test_the_shortest_text_trains(tmp_path, capsys):
+    (tmp_path / "seven.txt").write_bytes(b"abcabca")
+    out, err = trains(capsys, tmp_path / "seven.txt", *SEED, *SMALL, "--max-iters", 3)
+    assert out.startswith("data has 7 characters, 3 unique.")
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
-def test_an_unreadable_text(texts, capsys):
-    (texts / "one.txt").chmod(0)
-    status, out, err = run_main(capsys, texts / "one.txt")
-    assert status == 1 and "cannot read" in err and "Permission denied" in err
+def test_an_endless_text_is_read_up_to_a_bound(capsys, monkeypatch):
+    """/dev/zero never ends: at most 2**28 characters are read (here the bound is made
+    1000, to be quick), and the line says so."""
+    assert min_char_rnn.read_data.__defaults__ == (2**28,)
+    monkeypatch.setattr(min_char_rnn.read_data, "__defaults__", (1000,))
+    status, out, err = run_main(capsys, "/dev/zero")
+    one_error_line(status, err, "/dev/zero has more than 1,000 characters")
+    assert out == ""
 
 
-WHOLE = ["--hidden-size", "--seq-length", "--max-iters", "--save-every"]
-POSITIVE = ["--learning-rate", "--temperature"]
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads /proc/self/status")
+def test_a_short_text_trains_under_a_memory_limit(tmp_path, capsys):
+    """A text of 500 Chinese characters, in a process that may map 64 MB more than it has:
+    reading it takes memory of its size, not of the bound on a text's length."""
+    (tmp_path / "zh.txt").write_text("你好世界。" * 100, encoding="utf-8")
+    with open("/proc/self/status") as f:
+        mapped = int(re.search(r"VmSize:\s*(\d+) kB", f.read())[1]) * 1024
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (mapped + 64 * 2**20, hard))
+    try:
+        status, out, err = run_main(capsys, tmp_path / "zh.txt", *SEED, *SMALL, "--max-iters", 2)
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+    assert status == 0, err
+
+
+# Flags
+
+WHOLE_FLAGS = ["--hidden-size", "--seq-length", "--max-iters", "--save-every"]
 FLAG_MISTAKES = (
-    [(flag, value, "is not a whole number of at least 1")
-     for flag in WHOLE for value in ["0", "-3", "nan", "inf", "1.5", "ten"]]
-    + [(flag, value, "is not a finite number above 0")
-       for flag in POSITIVE for value in ["0", "-0.1", "nan", "inf", "-inf", "fast"]]
-    + [("--sample-length", value, "is not a whole number from 1 to 1000000")
-       for value in ["0", "1000001", "nan", "1.5"]]
-    + [("--seed", value, "is not a whole number from 0 to 2**32-1")
-       for value in ["-1", str(2**32), "nan", "seven"]]
+    [(flag, "0", "whole number") for flag in WHOLE_FLAGS]
+    + [("--hidden-size", value, "whole number") for value in ["-3", "1.5", "ten"]]
+    + [("--learning-rate", value, "finite number above 0") for value in ["0", "nan", "inf"]]
+    + [("--temperature", "-0.1", "finite number above 0")]
+    + [("--sample-length", "1000001", "from 1 to 1000000")]
+    + [("--seed", value, "from 0 to 2**32-1") for value in ["-1", str(2**32)]]
 )
 
 
-@pytest.mark.parametrize("flag,value,message", FLAG_MISTAKES)
-def test_a_bad_number_gets_one_line(capsys, flag, value, message):
+@pytest.mark.parametrize("flag,value,words", FLAG_MISTAKES)
+def test_a_bad_number_gets_one_line(capsys, flag, value, words):
     status, out, err = run_main(capsys, f"{flag}={value}")
-    assert status == 2 and out == ""
-    assert err == f"min_char_rnn.py: error: argument {flag}: {value!r} {message}\n"
+    one_error_line(status, err, f"argument {flag}: {value!r} is not ", words, code=2)
+    assert out == ""
 
 
 COMBINATIONS = {
-    "--resume alone": (["--resume"], "--resume needs --checkpoint PATH"),
-    "--sample-only alone": (["--sample-only"], "--sample-only needs --checkpoint PATH"),
-    "both": (["--checkpoint", "m.npz", "--resume", "--sample-only"],
-             "--resume trains, --sample-only generates"),
-    "--prime when training": (["--prime", "The"],
-                              "--prime and --temperature go with --sample-only"),
-    "--temperature when training": (["--temperature", "0.5"],
-                                    "--prime and --temperature go with --sample-only"),
+    "--resume alone": (["--resume"], "--resume needs --checkpoint"),
+    "--sample-only alone": (["--sample-only"], "--sample-only needs --checkpoint"),
+    "both": (["--checkpoint", "m.npz", "--resume", "--sample-only"], "--sample-only"),
+    "--prime when training": (["--prime", "The"], "--prime and --temperature"),
+    "--temperature when training": (["--temperature", "0.5"], "--prime and --temperature"),
     **{f"{flag} when sampling": (["--checkpoint", "m.npz", "--sample-only", flag, "5"],
-                                 "--hidden-size, --seq-length, --learning-rate, --max-iters and "
-                                 "--save-every are for training, not --sample-only")
-       for flag in ["--hidden-size", "--seq-length", "--learning-rate", "--max-iters",
-                    "--save-every"]},
-    "an empty checkpoint path": (["--checkpoint", ""],
-                                 "--checkpoint needs a file name, such as model.npz"),
-    "--save-every without a checkpoint": (["--save-every", "10"],
-                                          "--save-every needs --checkpoint PATH"),
+                                 "not --sample-only")
+       for flag in ["--hidden-size", "--max-iters"]},
+    "an empty checkpoint path": (["--checkpoint", ""], "--checkpoint needs a file name"),
+    "--save-every without a checkpoint": (["--save-every", "10"], "--save-every needs "
+                                                                  "--checkpoint"),
     "a text when sampling": (["input.txt", "--checkpoint", "m.npz", "--sample-only"],
-                             "--sample-only reads no TEXT: leave it out"),
+                             "--sample-only reads no TEXT"),
 }
 
 
-@pytest.mark.parametrize("args,message", COMBINATIONS.values(), ids=COMBINATIONS.keys())
-def test_flags_that_do_not_go_together(capsys, args, message):
+@pytest.mark.parametrize("args,words", COMBINATIONS.values(), ids=COMBINATIONS.keys())
+def test_flags_that_do_not_go_together(capsys, args, words):
     status, out, err = run_main(capsys, *args)
-    assert status == 2 and out == ""
-    assert err == f"min_char_rnn.py: error: {message}\n"
+    one_error_line(status, err, words, code=2)
+    assert out == ""
 
 
-def test_a_blow_up_stops_at_once_and_leaves_the_checkpoint_as_it_was(capsys, tmp_path):
+# Generation
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("trained")
+    (folder / "short.txt").write_text(SHORT_TEXT, encoding="utf-8")
+    status, out, err = captured_main(folder / "short.txt", "--seed", 4, "--hidden-size", 12,
+                                     "--seq-length", 6, "--learning-rate", 0.05,
+                                     "--sample-length", 40, "--max-iters", 150,
+                                     "--checkpoint", folder / "model.npz")
+    assert status == 0, err
+    return folder / "model.npz"
+
+
+@pytest.fixture
+def model(tmp_path, trained):
+    """A checkpoint trained a little on the short text, with samples of 40 characters."""
+    path = tmp_path / "model.npz"
+    path.write_bytes(trained.read_bytes())
+    return path
+
+
+def generated(capsys, model, *args):
+    status, out, err = run_main(capsys, "--checkpoint", model, "--sample-only", *args)
+    assert status == 0, err
+    assert out.endswith("\n")
+    return out[:-1]
+
+
+def test_generation_is_repeatable_by_seed(model, capsys):
+    first = generated(capsys, model, "--seed", 1, "--sample-length", 300)
+    assert generated(capsys, model, "--seed", 1, "--sample-length", 300) == first
+    assert generated(capsys, model, "--seed", 2, "--sample-length", 300) != first
+    assert len(first) == 300 and set(first) <= set(SHORT_TEXT)
+
+
+def test_generation_is_as_long_as_the_checkpoints_samples_unless_told(model, capsys):
+    assert len(generated(capsys, model, "--seed", 1)) == 40
+    assert len(generated(capsys, model, "--seed", 1, "--prime", "the")) == 3 + 40
+    assert len(generated(capsys, model, "--seed", 1, "--sample-length", 7)) == 7
+
+
+def test_generation_without_a_seed_says_the_one_it_drew(model, capsys):
+    status, out, err = run_main(capsys, "--checkpoint", model, "--sample-only")
+    match = re.fullmatch(r"seed (\d+) \(pass --seed \1 to repeat this sample\)\n", err)
+    assert status == 0 and match
+    assert generated(capsys, model, "--seed", match[1]) + "\n" == out
+
+
+def read_through(state, text):
+    """The state after reading text from zeros, one step at a time, written out here."""
+    Wxh, Whh, Why, bh, by = (state[k] for k in PARAMS)
+    char_to_ix, ix_to_char = char_maps(state["chars"])
+    h = np.zeros((state["hidden_size"], 1))
+    for ch in text:
+        h = np.tanh(Wxh[:, [char_to_ix[ch]]] + np.dot(Whh, h) + bh)
+    return h
+
+
+def test_generation_continues_the_prime(model, capsys):
+    """The prime is read through the network first, and sampling starts from the state after
+    all but its last character, with the last as the first input."""
+    state = load_checkpoint(model)
+    params = tuple(state[k] for k in PARAMS)
+    char_to_ix, ix_to_char = char_maps(state["chars"])
+    prime = "the rat "
+    ixes = min_char_rnn.sample(read_through(state, prime[:-1]), char_to_ix[" "], 100, params,
+                               np.random.RandomState(8), temperature=1.0)
+    assert generated(capsys, model, "--seed", 8, "--sample-length", 100, "--prime", prime) \
+        == prime + "".join(ix_to_char[ix] for ix in ixes)
+
+
+def test_without_a_prime_the_first_character_is_drawn_uniformly(model, capsys):
+    state = load_checkpoint(model)
+    params = tuple(state[k] for k in PARAMS)
+    rng = np.random.RandomState(12)
+    first = rng.choice(len(state["chars"]))  # one uniform draw, then the model's
+    ixes = [first] + min_char_rnn.sample(np.zeros((12, 1)), first, 49, params, rng, 1.0)
+    assert generated(capsys, model, "--seed", 12, "--sample-length", 50) \
+        == "".join(state["chars"][ix] for ix in ixes)
+
+
+def test_temperature_near_zero_takes_the_most_likely_character(model, capsys):
+    state = load_checkpoint(model)
+    Wxh, Whh, Why, bh, by = (state[k] for k in PARAMS)
+    char_to_ix, ix_to_char = char_maps(state["chars"])
+    h, ix, greedy = np.zeros((12, 1)), char_to_ix["t"], ""
+    for _ in range(60):
+        h = np.tanh(Wxh[:, [ix]] + np.dot(Whh, h) + bh)
+        ix = int(np.argmax(np.dot(Why, h) + by))
+        greedy += state["chars"][ix]
+    for seed in (1, 2):
+        assert generated(capsys, model, "--seed", seed, "--prime", "t", "--sample-length", 60,
+                         "--temperature", 1e-9) == "t" + greedy
+
+
+def test_a_prime_outside_the_vocabulary_is_named(model, capsys):
+    status, out, err = run_main(capsys, "--checkpoint", model, "--sample-only", "--prime", "Zoë")
+    one_error_line(status, err, "--prime", "'Z', 'ë'")
+    assert out == ""
+
+
+@pytest.mark.parametrize("prime", ["", "the cat"], ids=["no prime", "a prime"])
+def test_weights_too_large_to_compute_with_get_one_line(model, tmp_path, capsys, prime):
+    """Finite weights that a checkpoint may hold, but whose products overflow: Whh of
+    +-1e308. Reading the prime meets them as sampling does."""
+    arrays = npz_arrays(model)
+    arrays["Whh"] = np.where(np.arange(12) % 2, 1e308, -1e308) * np.ones((12, 12))
+    np.savez(tmp_path / "big.npz", **arrays)
+    status, out, err = run_main(capsys, "--checkpoint", tmp_path / "big.npz", "--sample-only",
+                                "--seed", 1, "--prime", prime)
+    one_error_line(status, err, f"{tmp_path / 'big.npz'}", "too large to compute with")
+    assert out == ""
+
+
+# Training that diverges, memory that runs out, Ctrl-C
+
+def test_a_diverging_run_names_the_iteration_and_what_the_checkpoint_keeps(tmp_path, short_text,
+                                                                          capsys):
+    """A learning rate of 1e4 overflows within a couple of iterations, on any machine."""
     path = tmp_path / "m.npz"
-    args = [INPUT, "--seed", 0, "--hidden-size", 20, "--checkpoint", path]
-    assert run_main(capsys, *args, "--learning-rate", 1e6, "--max-iters", 1)[0] == 0
-    before = path.read_bytes()
-    resume = [INPUT, "--checkpoint", path, "--resume", "--max-iters", 1000, "--save-every", 1]
-    status, out, err = run_main(capsys, *resume)
-    assert status == 1 and "Traceback" not in err and "Warning" not in err
-    assert err == (f"resuming {path} at iteration 1\nmin_char_rnn.py: error: training diverged at "
-                   f"iteration 1: a number overflowed or became NaN; {path} keeps iteration 1. "
-                   "Start again with a smaller --learning-rate than 1e+06\n")
-    assert path.read_bytes() == before
+    status, out, err = run_main(capsys, short_text, "--checkpoint", path, "--seed", 0, *SMALL[:4],
+                                "--learning-rate", 1e4, "--save-every", 1, *BOUND)
+    kept = int(npz_arrays(path)["n"])
+    one_error_line(status, err, f"{path} keeps iteration {kept}", "--learning-rate")
+    diverged = int(re.search(r"diverged at iteration (\d+)", err)[1])
+    assert diverged in (kept, kept + 1) and leftovers(tmp_path) == []
+    status, out, err = run_main(capsys, short_text, "--seed", 0, "--learning-rate", 1e4,
+                                *BOUND)
+    one_error_line(status, err, "diverged at iteration")
+    assert "keeps" not in err
 
 
-def test_a_blow_up_after_a_save_names_that_save(capsys, tmp_path):
-    """A checkpoint of iteration 20 whose learning rate is then set to 1e4: one step sends
-    the logits to about 1e5, and iteration 21 overflows, on any machine."""
-    path = tmp_path / "m.npz"
-    args = [INPUT, "--hidden-size", 20, "--checkpoint", path]
-    assert run_main(capsys, *args, "--seed", 0, "--max-iters", 20)[0] == 0
-    np.savez(path, **dict(npz_arrays(path), learning_rate=np.array(1e4)))
-    status, out, err = run_main(capsys, *args, "--resume", "--save-every", 5)
-    assert status == 1
-    assert err.splitlines()[-1] == (f"min_char_rnn.py: error: training diverged at iteration 21: "
-                                    f"a number overflowed or became NaN; {path} keeps iteration "
-                                    "20. Start again with a smaller --learning-rate than 10000")
-    assert npz_arrays(path)["n"] == 20
+def test_running_out_of_memory_while_training_names_what_to_make_smaller(tmp_path, short_text,
+                                                                        capsys, monkeypatch):
+    """As numpy raises it when an array cannot be had (tests/test_edges.py runs out for real)."""
+    def no_memory():
+        raise MemoryError
+    interfering(monkeypatch, 3, no_memory)
+    status, out, err = run_main(capsys, short_text, *SEED, *SMALL, *BOUND, "--checkpoint",
+                                tmp_path / "m.npz")
+    one_error_line(status, err, "out of memory", "--seq-length")
 
 
-def test_a_fresh_run_that_blows_up_writes_no_checkpoint(capsys, tmp_path):
-    path = tmp_path / "m.npz"
-    status, out, err = run_main(capsys, INPUT, "--learning-rate", 1e6, "--hidden-size", 20,
-                                "--checkpoint", path, "--max-iters", 1000)
-    assert status == 1
-    assert "training diverged at iteration 1: a number overflowed or became NaN; nothing saved" in err
-    assert not path.exists()
+def test_ctrl_c_before_training_ends_the_run_at_once(tmp_path, short_text, capsys, monkeypatch):
+    """While the text is read: Python's KeyboardInterrupt, said in one line; nothing saved."""
+    real = min_char_rnn.read_text
+
+    def read_text(path):
+        os.kill(os.getpid(), signal.SIGINT)
+        return real(path)
+    monkeypatch.setattr(min_char_rnn, "read_text", read_text)
+    try:
+        status, out, err = run_main(capsys, short_text, *SEED, *BOUND, "--checkpoint",
+                                    tmp_path / "m.npz")
+    except KeyboardInterrupt:
+        pytest.fail("KeyboardInterrupt went through main()")
+    assert (status, err) == (130, "min_char_rnn.py: interrupted\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["short.txt"]
 
 
-def test_a_blow_up_without_a_checkpoint(capsys):
-    status, out, err = run_main(capsys, INPUT, "--learning-rate", 1e6, "--hidden-size", 20,
-                                "--max-iters", 1000)
-    assert status == 1
-    assert err.splitlines()[-1] == ("min_char_rnn.py: error: training diverged at iteration 1: a "
-                                    "number overflowed or became NaN. Start again with a smaller "
-                                    "--learning-rate than 1e+06")
-
-
-def test_ctrl_c_without_a_checkpoint_says_nothing_was_saved(capsys, monkeypatch):
+def test_ctrl_c_while_training_without_a_checkpoint_says_nothing_was_saved(short_text, capsys,
+                                                                          monkeypatch):
     interfering(monkeypatch, 5, lambda: os.kill(os.getpid(), signal.SIGINT))
-    status, out, err = run_main(capsys, INPUT, "--hidden-size", 10)
+    status, out, err = run_main(capsys, short_text, *SEED, *SMALL, *BOUND)
     assert status == 130
-    lines = err.splitlines()
-    assert lines[0].startswith("seed ") and lines[1].startswith("iteration 6: 6 iterations")
-    assert lines[2] == "interrupted at iteration 6: nothing saved (use --checkpoint to keep the " \
-                       "model)"
+    summary, stop = err.splitlines()
+    assert summary.startswith("iteration 6: 6 iterations in ")
+    assert stop.startswith("stopped at iteration 6; ") and "nothing saved" in stop
+
+
+def test_messages_show_control_characters_as_escapes(tmp_path, capsys):
+    """One line means one line, whatever a path holds."""
+    name = "a\nb\rc\x1b[31md\u202ee"
+    status, out, err = run_main(capsys, tmp_path / name)
+    one_error_line(status, err, "a\\nb\\rc\\x1b[31md\\u202ee")
+
+
+# stdout
+
+class Terminal(io.TextIOWrapper):
+    """What a terminal looks like to the script: a stream whose isatty() is true."""
+
+    def isatty(self):
+        return True
+
+
+def written(stream):
+    stream.flush()
+    return stream.buffer.getvalue().decode("utf-8")
+
+
+def escaped(text):
+    """text as a terminal is to show it: each character that is not printable, but a newline,
+    as its escape."""
+    return "".join(c if c.isprintable() or c == "\n" else ascii(c)[1:-1] for c in text)
+
+
+STEERING = "\x1b[31mred\x1b[0m and \rback, \u202eturned\u202c; a\tb\n" * 2
+
+
+def test_on_a_terminal_samples_show_characters_that_steer_it_as_escapes(tmp_path, capsys,
+                                                                       monkeypatch):
+    """Into a pipe or a file the samples are written as they are; on a terminal an escape,
+    a carriage return, a tab, a bidirectional control are shown as \\x1b, \\r, \\t, \\u202e."""
+    (tmp_path / "steering.txt").write_text(STEERING, encoding="utf-8")
+    args = [tmp_path / "steering.txt", *SEED, *SMALL[:4], "--sample-length", 200,
+            "--max-iters", 1]
+    raw = trains(capsys, *args, "--checkpoint", tmp_path / "m.npz")[0]
+    assert "\x1b" in raw and "\r" in raw and "\u202e" in raw
+    terminal = Terminal(io.BytesIO(), encoding="utf-8", newline="")
+    monkeypatch.setattr(sys, "stdout", terminal)
+    trains(capsys, *args)
+    assert written(terminal) == escaped(raw)
+    prime = "\x1b[31mred"
+    terminal = Terminal(io.BytesIO(), encoding="utf-8", newline="")
+    monkeypatch.setattr(sys, "stdout", terminal)
+    trains(capsys, "--checkpoint", tmp_path / "m.npz", "--sample-only", "--prime", prime,
+           *SEED)
+    assert written(terminal).startswith("\\x1b[31mred")
+    monkeypatch.undo()
+    assert trains(capsys, "--checkpoint", tmp_path / "m.npz", "--sample-only", "--prime",
+                  prime, *SEED)[0].startswith(prime)
+
+
+def test_an_encoding_without_a_character_prints_its_escape(tmp_path, capsys, monkeypatch):
+    (tmp_path / "café.txt").write_text("café au lait, " * 4, encoding="utf-8")
+    trains(capsys, tmp_path / "café.txt", *SEED, *SMALL, "--max-iters", 1, "--checkpoint",
+           tmp_path / "m.npz")
+    stdout = io.TextIOWrapper(io.BytesIO(), encoding="ascii")  # as PYTHONIOENCODING=ascii has it
+    monkeypatch.setattr(sys, "stdout", stdout)
+    trains(capsys, "--checkpoint", tmp_path / "m.npz", "--sample-only", "--prime", "café", *SEED)
+    assert written(stdout).startswith("caf\\xe9")
+
+
+def test_a_closed_stdout_is_refused_before_anything_is_done(tmp_path, short_text, capsys,
+                                                            monkeypatch):
+    """Python has no sys.stdout when the script is started with stdout closed (>&-)."""
+    monkeypatch.setattr(sys, "stdout", None)
+    status, out, err = run_main(capsys, short_text, *SEED, *BOUND, "--checkpoint",
+                                tmp_path / "m.npz")
+    one_error_line(status, err, "stdout is closed")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["short.txt"]
+
+
+def test_a_full_disk_for_stdout_stops_the_run_which_saves(tmp_path, short_text, capsys,
+                                                          monkeypatch):
+    """> /dev/full: the first line cannot be written; the run stops after its first
+    iteration, saves it and says why, and nothing more is printed."""
+    path = tmp_path / "m.npz"
+    with open("/dev/full", "w", encoding="utf-8") as full:
+        monkeypatch.setattr(sys, "stdout", full)
+        status, out, err = run_main(capsys, short_text, *SEED, *SMALL, *BOUND, "--checkpoint",
+                                    path)
+        monkeypatch.undo()
+    assert status == 1 and "Traceback" not in err
+    assert err.splitlines()[-1] == f"stdout: {os.strerror(errno.ENOSPC)}; stopped at " \
+                                   f"iteration 1; saved {path}"
+    assert npz_arrays(path)["n"] == 1
+
+
+def test_a_full_disk_for_stdout_fails_a_sample(model, capsys, monkeypatch):
+    """--sample-only > /dev/full: the sample is lost, and the exit status says so."""
+    with open("/dev/full", "w", encoding="utf-8") as full:
+        monkeypatch.setattr(sys, "stdout", full)
+        status, out, err = run_main(capsys, "--checkpoint", model, "--sample-only", *SEED)
+        monkeypatch.undo()
+    one_error_line(status, err, "stdout", os.strerror(errno.ENOSPC))
+
+
+def test_a_stdout_that_is_no_file_still_gets_the_lines(short_text, capsys, monkeypatch):
+    """IDLE, Jupyter and io.StringIO give sys.stdout objects that are text streams but not
+    files: they have no fileno() and no reconfigure()."""
+    stdout = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", stdout)
+    out, err = trains(capsys, short_text, *SEED, *SMALL, "--max-iters", 1)
+    assert stdout.getvalue().startswith("data has 48 characters, 14 unique.\n----\n")

@@ -1,4 +1,7 @@
-"""The training loop: the gist's output digit for digit, its data pointer, state and update."""
+"""The training loop: the gist's output digit for digit, its data pointer, state and update,
+and the history it keeps."""
+import re
+
 import numpy as np
 import pytest
 
@@ -147,3 +150,18 @@ def test_the_first_sample_is_drawn_from_the_first_input(capsys):
     train_to(data, state, 1)
     sample_line = capsys.readouterr().out.split("\n")[1]
     assert sample_line == " " + "".join(ix_to_char[ix] for ix in expected) + " "
+
+
+def test_the_history_kept_is_what_the_run_printed(capsys):
+    """At each `iter` line the loop keeps (n, smooth_loss), and it keeps the sample printed at
+    iteration 0 and at each 100 * 2**k: here 0, 100 and 200, not 300."""
+    state = init_training(sorted(set(SHORT_TEXT)), 3, hidden_size=4, seq_length=3,
+                          sample_length=30)
+    train_to(SHORT_TEXT, state, 301)
+    printed = re.findall(r"----\n (.*?) \n----\niter (\d+), loss: (\d+\.\d{6})\n",
+                         capsys.readouterr().out, re.DOTALL)
+    assert [int(n) for sample, n, loss in printed] == [0, 100, 200, 300]
+    assert [(n, "%f" % loss) for n, loss in state["losses"]] == [
+        (int(n), loss) for sample, n, loss in printed]
+    assert state["samples"] == [(int(n), sample) for sample, n, loss in printed if n != "300"]
+    assert all(len(sample) == 30 for n, sample in state["samples"])
