@@ -53,8 +53,7 @@ def open_files():
 @contextlib.contextmanager
 def closing_what_it_leaves_open():
     """Regular files opened within the block and still open after it are closed, as the end
-    of a process closes them (main() can leave its checkpoint's lock open: test_checkpoint.py
-    asks it not to)."""
+    of a process closes them (a Checkpoint object holds its file's lock while it lives)."""
     before = open_files()
     try:
         yield
@@ -64,18 +63,18 @@ def closing_what_it_leaves_open():
 
 
 def run_main(capsys, *args, main=min_char_rnn.main):
-    """main(args) in this process, as a process of its own would run it (see
-    closing_what_it_leaves_open): (exit status, stdout, stderr)."""
-    old = signal.signal(signal.SIGALRM, too_long)
+    """main(args) in this process: (exit status, stdout, stderr). It must leave no file open
+    (a checkpoint's lock held on would refuse the next run of this process)."""
+    old, before = signal.signal(signal.SIGALRM, too_long), open_files()
     signal.setitimer(signal.ITIMER_REAL, SECONDS)
     try:
-        with closing_what_it_leaves_open():
-            status = main([str(a) for a in args])
+        status = main([str(a) for a in args])
     except SystemExit as e:  # argparse's own errors
         status = e.code
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
+    assert open_files() <= before, "main() left a file open"
     out, err = capsys.readouterr()
     return status, out, err
 
@@ -84,9 +83,10 @@ def captured_main(*args, main=min_char_rnn.main):
     """run_main without capsys, for fixtures that outlive a test: stdout and stderr of its
     own."""
     out, err = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", newline=""), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
-            closing_what_it_leaves_open():
+    before = open_files()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         status = main([str(a) for a in args])
+    assert open_files() <= before, "main() left a file open"
     out.flush()
     return status, out.buffer.getvalue().decode("utf-8"), err.getvalue()
 

@@ -346,11 +346,10 @@ def test_main_lets_go_of_its_checkpoint_as_it_returns(tmp_path, short_text, caps
     """From Python (a notebook, IDLE), a run and then a resume of its checkpoint in one
     session: the first main() has ended, so the second may train."""
     path = str(tmp_path / "m.npz")
-    with closing_what_it_leaves_open():
-        first = min_char_rnn.main([str(short_text), "--checkpoint", path, "--max-iters", "3",
-                                   *map(str, SMALL)])
-        second = min_char_rnn.main([str(short_text), "--checkpoint", path, "--resume",
-                                    "--max-iters", "6"])
+    first = min_char_rnn.main([str(short_text), "--checkpoint", path, "--max-iters", "3",
+                               *map(str, SMALL)])
+    second = min_char_rnn.main([str(short_text), "--checkpoint", path, "--resume",
+                                "--max-iters", "6"])
     err = capsys.readouterr().err
     assert (first, second) == (0, 0), err
     assert npz_arrays(path)["n"] == 6
