@@ -3,15 +3,7 @@ it) over the text, read from a zero state by a model trained by min_char_rnn.py 
 does not know are skipped), and writes model.html: how the loss fell and what the model wrote
 while it trained; the first --chars characters shaded by a neuron or by surprise, with its five
 best guesses for the next one; how far back the gradient of a character's loss reaches."""
-import collections
-import contextlib
-import io
-import itertools
-import json
-import math
-import os
-import sys
-import time
+import collections, contextlib, io, itertools, json, math, os, sys, time  # noqa: E401
 
 import numpy as np
 
@@ -100,9 +92,9 @@ def rank_neurons(hs):
     saturated = (np.abs(hs) > SATURATED).mean(axis=1) >= SATURATED
     constant = ~saturated & (np.ptp(hs, axis=1) < 1e-3)
     r = np.where(constant | (scale == 0), 0, (a * b).sum(axis=1) / np.maximum(scale, 1e-300))
-    words = np.select([saturated, constant, r >= 0.5, r <= -0.5], [
-        "saturated, near -1 or +1", "constant", "follows something that lasts",
-        "flips at every character"], "changes with each character")
+    words = np.select([saturated & (r <= -0.5), saturated, constant, r >= 0.5, r <= -0.5], [
+        "saturated, flips sign at every character", "saturated, near -1 or +1", "constant",
+        "follows something that lasts", "flips at every character"], "changes with each character")
     return r, words.tolist(), np.lexsort((-r, saturated, constant)).tolist()
 
 
@@ -220,12 +212,13 @@ svg text { font: 11px system-ui, sans-serif; fill: #444; } .grid { stroke: #eee;
   overflow-wrap: anywhere; direction: ltr; }  /* each character isolated: in reading order */
 #text span { cursor: pointer; unicode-bidi: isolate-override; } #text .glyph { color: #555; }
 #text .unknown { color: #999; text-decoration: line-through; outline: 1px dashed #c33; }
-#text .pinned { outline: 2px solid #000; } aside { width: 400px; max-height: 100vh;
-  overflow-y: auto; position: sticky; top: 0; padding: 8px 12px; border-left: 1px solid #ddd; }
+#text .pinned { outline: 2px solid #000; } #text .traced { box-shadow: inset 0 -3px #c00; }
+aside { width: 400px; max-height: 100vh; overflow-y: auto; position: sticky; top: 0;
+  padding: 8px 12px; border-left: 1px solid #ddd; }
 nav button { display: block; width: 100%; text-align: left; border: 0; background: none;
   font: 12px ui-monospace, monospace; cursor: pointer; white-space: pre; color: inherit; }
-nav small { font: 11px system-ui, sans-serif; opacity: .75; } nav .on { background: #333; }
-nav .on { color: #fff; } #tip td div { background: #4a7fb5; height: 9px; }
+nav small { font: 11px system-ui, sans-serif; opacity: .75; } #tip td div { height: 9px; }
+nav .on { background: #333; color: #fff; } #tip td div { background: #4a7fb5; }
 #tip { position: absolute; display: none; background: #fff; border: 1px solid #888;
   padding: 6px 8px; box-shadow: 0 2px 8px #0004; } #tip .next { font-weight: bold; }
 #tip table { font-family: ui-monospace, monospace; }
@@ -234,8 +227,8 @@ nav .on { color: #fff; } #tip td div { background: #4a7fb5; height: 9px; }
 <body>
 <header><h1 id="name"></h1><p id="model"></p></header>
 <section id="learning"><div><h2>How the loss fell</h2><p class="hint" id="loss-hint">This
-checkpoint keeps no history of its training (it was saved in an older format): there is no loss
-curve and there are no samples to show.</p>
+checkpoint keeps no history of its training (saved by an older version, or before its first
+iteration): there is no loss curve, and there are no samples.</p>
 <div id="loss"></div></div><div><h2>What it wrote as it learned</h2><p class="hint">Samples
 printed while it trained, each drawn from the model as it was then (&#8629; is a newline).</p>
 <div id="samples"></div></div></section>
@@ -244,12 +237,12 @@ neuron</label> <label><input type="radio" name="view" value="surprise"> surprise
 <span id="scale"></span><p class="hint" id="legend"></p></div>
 <main><div id="text"></div><aside><h2>Gradient flow</h2><p class="hint" id="flow-hint">No
 character shown is followed by one the model knows: there is no loss to trace back.</p>
-<div id="gradient-flow"></div><h2>Neurons</h2><p class="hint">Ranked by how much each one's
-activation carries over to the next character, its lag-one correlation (&minus;1 to +1): near
-+1 it follows something that lasts, such as being inside a word; near &minus;1 it flips at
-every character. Saturated neurons, near &minus;1 or +1 on almost every character, come last:
-there tanh is flat, 1 &minus; h&sup2; is near 0, and almost no gradient passes back through
-them. Click one to shade the text by it; j and k step through the list.</p>
+<div id="gradient-flow"></div><h2>Neurons</h2><p class="hint">Ranked by how much a neuron's value
+carries over to the next character (lag-one correlation): near +1 it follows something that
+lasts, such as being inside a word; near &minus;1 it flips at every character. Saturated ones,
+near &minus;1 or +1 almost always, come last: there tanh is flat (1 &minus; h&sup2; near 0), so
+almost no gradient passes back through them, as the bars above show. Click one to shade the
+text by it (j and k step through the list).</p>
 <nav id="neurons"></nav></aside></main><div id="tip"></div>
 <script type="application/json" id="data">__DATA__</script>
 <script>
@@ -290,19 +283,20 @@ $("model").textContent = `A vanilla RNN: ${plural(D.vocab.length, "character")},
   `${plural(D.seq_length, "character")}; smooth loss ${D.smooth_loss.toFixed(2)} ` +
   `(${bitsOf(D.smooth_loss).toFixed(3)} bits/char). Measured on ${D.summary}.`;
 const unknown = D.top.filter(t => t === null).length;
-$("legend").textContent = `The first ${plural(chars.length, "character")} of the text, each ` +
-  "shaded by a hidden neuron's activation after reading it (blue \u22121, white 0, red +1) or " +
-  "by surprise: \u2212log\u2082 p of it given the ones before, in bits. Hover or tap for the " +
-  "model's five best guesses for the next one; click to pin it and see its gradient flow." +
-  (unknown ? ` Struck through: ${plural(unknown, "character")} the model does not know.` : "");
+const legend = byNeuron => `The text's first ${plural(chars.length, "character")}, each shaded ` +
+  (byNeuron ? "by the chosen neuron's value after reading it (blue \u22121, white 0, red +1)" :
+   "by its surprise, \u2212log\u2082 p of it given the ones before: darker, less expected") +
+  "; hover or tap one for the model's five best guesses for the next, click to pin it and " +
+  "trace its gradient back." + (unknown ? ` Struck through: ${plural(unknown, "character")} ` +
+  "the model does not know." : "");
 
 if (D.losses.length) {
   const u = D.uniform_bits, [W, H, L, R, T, B] = [580, 230, 44, 170, 8, 34];
-  $("loss-hint").textContent = "The training loss, averaged over the last thousand or so " +
-    "chunks, in bits per character. It starts at a uniform guess among the characters (log" +
-    `\u2082 ${D.vocab.length} bits) and falls as the model learns. Orange: the bits per ` +
-    "character measured on the text below, a held-out measure if it never trained on it.";
-  const last = D.losses.at(-1)[0] || 1;
+  $("loss-hint").textContent = "The training loss in bits per character, averaged over about " +
+    `the last thousand chunks: it starts at a uniform guess (log\u2082 ${D.vocab.length} bits) ` +
+    "and falls as the model learns. Orange: this text's measure, which tells how well the " +
+    "model generalises if it never trained on the text.";
+  const last = Math.max(D.losses.at(-1)[0], 100);
   const top = Math.ceil(Math.max(u, D.bits, ...D.losses.map(p => bitsOf(p[1]))));
   const x = n => L + (W - L - R) * n / last, y = b => T + (H - T - B) * (1 - b / top);
   const s = draw($("loss"), "svg", {id: "loss-curve", width: W, height: H});
@@ -315,11 +309,14 @@ if (D.losses.length) {
   for (const [bits, text, cls] of [[u, "uniform guess", "uniform"], [D.bits, "this text",
                                                                       "measured"]]) {
     across(s, L, W - R, y(bits), cls);
-    label(s, W - R + 4, y(bits) + 4, `${text}: ${bits.toFixed(2)} bits/char`, "start");
+    const apart = cls === "uniform" || Math.abs(y(bits) - y(u)) > 12 ? 0 : bits > u ? -12 : 12;
+    label(s, W - R + 4, y(bits) + 4 + apart, `${text}: ${bits.toFixed(2)} bits/char`, "start");
   }
   draw(s, "polyline", {class: "curve", points: D.losses.map(([n, loss]) =>
     `${x(n)},${y(bitsOf(loss))}`).join(" ")});
+  if (D.losses.length === 1) draw(s, "circle", {cx: x(0), cy: y(bitsOf(D.losses[0][1])), r: 2});
 }
+if (!D.samples.length) $("samples").parentNode.hidden = true;
 for (const [n, text] of D.samples) $("samples").appendChild(make("div")).append(make("b",
   `iteration ${n}`), make("span", Array.from(text, c => glyph(c, " ") + "\n".repeat(c === "\n"))
   .join("")));
@@ -338,33 +335,36 @@ const buttons = D.order.map(j => {
   b.onclick = () => show({neuron: j, view: "neuron"});
   return b;
 });
-
 const norms = D.gradient_flow.flat().filter(v => v > 0).map(Math.log10);  // one scale for all
 const high = Math.ceil(norms.reduce((a, v) => Math.max(a, v), -300));
-const low = Math.max(Math.floor(norms.reduce((a, v) => Math.min(a, v), 0)), high - 12);
+const lowest = Math.floor(norms.reduce((a, v) => Math.min(a, v), 0));
+const low = Math.max(lowest, high - 12), clipped = lowest < low;  // 12 decades at most
 const every = Math.max(1, Math.round((high - low) / 5));  // decades between labels
 function flow(i) {  // how far back the gradient of the loss at character i reaches
-  const depth = 2 * D.seq_length, [W, H, L, R, T, B] = [376, 190, 40, 8, 10, 36];
+  const depth = 2 * D.seq_length, [W, H, L, R, T, B] = [376, 190, 48, 8, 10, 36];
   const bar = (W - L - R) / (depth + 1), mark = L + D.seq_length * bar;
   const y = v => T + (H - T - B) * (high - Math.max(Math.log10(v), low)) / (high - low || 1);
   const t = D.top.slice(0, i).filter(g => g !== null).length;  // the model's steps before it
-  state.flow = i;
-  $("flow-hint").textContent = `The loss at character ${i} (step t = ${t}), \u2212ln p of the ` +
-    `next one, \u201c${glyph(chars[i + 1])}\u201d. Bar k: how much it changes with the ` +
-    "hidden state k steps earlier, the norm of " +
-    "d loss / d h, on a log scale. Training never sends it back past the red line; bars that " +
-    "shrink fast mean the model learns little from long ago. Click a character to choose.";
+  state.flow = i;  // the character traced, marked in the text:
+  spans.forEach((s, k) => s.classList.toggle("traced", k === i));
   const s = draw($("gradient-flow"), "svg", {width: W, height: H});
-  $("gradient-flow").replaceChildren(s);
-  for (let p = low; p <= high; p += every) grid(s, L, W - R, y(10 ** p), `1e${p}`);
-  D.gradient_flow[i].forEach((v, k) => draw(draw(s, "rect", {x: L + k * bar + 0.5, y: y(v),
-    width: Math.max(bar - 1, 0.5), height: H - B - y(v)}), "title", {}, `k = ${k}: ${v}`));
+  $("gradient-flow").replaceChildren(...D.gradient_flow[i] ? [s] : []);
+  $("flow-hint").textContent = !D.gradient_flow[i] ? `Character ${i} has no loss to trace ` +
+    "back: the model does not know it, or the next one, or the next one is not shown." :
+    `Bar k: how much the loss at character ${i} (step t = ${t}), \u2212ln p of the next one, ` +
+    `\u201c${glyph(chars[i + 1])}\u201d, changes with the hidden state k steps earlier (the ` +
+    "norm of d loss / d h, on a log scale). Training never sends it back past the red line; " +
+    "bars that shrink fast mean the model learns little from long ago.";
+  for (let p = low; p <= high; p += every)
+    grid(s, L, W - R, y(10 ** p), `${p === low && clipped ? "\u2264" : ""}1e${p}`);
+  (D.gradient_flow[i] || []).forEach((v, k) => draw(draw(s, "rect", {x: L + k * bar + 0.5,
+    y: y(v) - 1, width: Math.max(bar - 1, 0.5), height: H - B - y(v) + 1}), "title", {},
+    `k = ${k}: ${v}`));
   draw(s, "line", {id: "seq-length-mark", x1: mark, x2: mark, y1: T, y2: H - B});
   label(s, mark + 3, T + 10, `seq_length = ${D.seq_length}`, "start");
   for (const k of [0, D.seq_length, depth]) label(s, L + (k + 0.5) * bar, H - B + 13, k);
   label(s, (L + W - R) / 2, H - 6, "steps back, k");
 }
-
 const state = {flow: null};
 function show(change) {
   Object.assign(state, change);
@@ -378,11 +378,12 @@ function show(change) {
   buttons.forEach((b, k) => b.classList.toggle("on", D.order[k] === j));
   bar.style.background = byNeuron ? `linear-gradient(to right, ${activation(-1)}, #fff, ` +
     `${activation(1)})` : `linear-gradient(to right, #fff, ${surprise(D.uniform_bits)})`;
+  $("legend").textContent = legend(byNeuron);
   $("scale").replaceChildren(byNeuron ? `neuron ${j}: \u22121 ` : "0 bits ", bar,
     byNeuron ? " +1" : ` \u2265 ${D.uniform_bits.toFixed(1)} bits, a uniform guess`);
   if (state.pin === null) $("tip").style.display = "none";
   else tip(state.pin);
-  if (state.pin !== null && D.gradient_flow[state.pin] !== null) flow(state.pin);
+  if (state.pin !== null) flow(state.pin);
   history.replaceState(null, "", `#view=${state.view}&neuron=${j}` +
     (state.pin === null ? "" : `&pin=${state.pin}`));
 }
@@ -397,7 +398,7 @@ function tip(i) {  // the character, its shading, and the model's guesses for th
     line(`neuron ${state.neuron}: ${D.acts[state.neuron][i].toFixed(3)}`);
     line(D.surprise[i] === null ? "the first character: nothing predicted it" :
       `surprise: ${D.surprise[i].toFixed(2)} bits (p = ${(2 ** -D.surprise[i]).toFixed(3)})`);
-    line("the model's guesses for the next character:");
+    line("the model's five best guesses for the next character, and how likely each is:");
     let next = i + 1;
     while (next < chars.length && D.top[next] === null) next++;  // skipped, as the model does
     const table = box.appendChild(make("table")), [ixes, probs] = D.top[i];

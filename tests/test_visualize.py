@@ -414,16 +414,23 @@ const initial = Object.assign({}, state);  // as the address asked
 const record = () => spans.map(s => s.style.backgroundColor || null);
 const bars = () => Array.from(document.querySelectorAll("#gradient-flow svg rect"),
                               r => [+r.getAttribute("x"), +r.getAttribute("height")]);
-const views = {}, flows = {initial: [state.flow, bars(), $("flow-hint").textContent]};
+const traced = () => spans.findIndex(s => s.classList.contains("traced"));
+const views = {}, flows = {initial: [state.flow, bars(), $("flow-hint").textContent, traced()]};
 show({neuron: 0, view: "neuron"}); views.neuron0 = record();
+views.legends = [$("legend").textContent];
 show({neuron: 5}); views.neuron5 = record();
 show({view: "surprise"}); views.surprise = record();
+views.legends.push($("legend").textContent);
+spans.at(-1).click();
+flows.none = [state.flow, bars(), $("flow-hint").textContent, traced()];
 spans[CLICK].click();
-flows.clicked = [state.flow, bars(), $("flow-hint").textContent];
+flows.clicked = [state.flow, bars(), $("flow-hint").textContent, traced()];
+const lowest_label = Array.from(document.querySelectorAll("#gradient-flow text"),
+                                t => t.textContent).find(t => t.includes("1e"));
 const mark = document.getElementById("seq-length-mark");
 const out = document.body.appendChild(document.createElement("pre"));
 out.id = "measured";
-out.textContent = JSON.stringify({views, flows, initial, glyphs: spans.map(s => s.textContent),
+out.textContent = JSON.stringify({views, flows, initial, lowest_label, glyphs: spans.map(s => s.textContent),
   boxes: spans.map(s => [s.getBoundingClientRect().left, s.getBoundingClientRect().top]),
   mark: mark && +mark.getAttribute("x1"), lossHint: $("loss-hint").textContent,
   polylines: Array.from(document.querySelectorAll("#loss-curve polyline"),
@@ -508,6 +515,9 @@ def test_in_a_browser_the_text_is_shaded_by_the_neuron_picked(rendered):
             activation = data["acts"][neuron][i]
             assert (r > b) == (activation > 0) or abs(activation) < 0.01, (i, background)
     assert measured["views"]["neuron0"] != measured["views"]["neuron5"]
+    by_neuron, by_surprise = measured["views"]["legends"]  # each says what its colours mean
+    assert "blue" in by_neuron and "surprise" not in by_neuron
+    assert "surprise" in by_surprise and "blue" not in by_surprise
 
 
 def test_in_a_browser_unknown_characters_are_struck_through_and_counted(rendered):
@@ -564,17 +574,21 @@ def test_in_a_browser_the_gradient_flow_has_a_bar_per_step_back_on_a_log_scale(r
     on a character further in: bars for k = 0..50, the mark of seq_length = 25 between bars 24
     and 25, and the heights a linear function of log10 of the norms, down to the scale's end."""
     text, data, measured = rendered
-    pinned, bars, hint = measured["flows"]["initial"]
-    assert pinned == 3 and len(bars) == 4 and "step t = 3" in hint
-    clicked, bars, hint = measured["flows"]["clicked"]
+    pinned, bars, hint, traced = measured["flows"]["initial"]
+    assert pinned == 3 == traced and len(bars) == 4 and "step t = 3" in hint
+    last, bars, hint, traced = measured["flows"]["none"]  # the last character: nothing follows
+    assert last == len(text) - 1 == traced and bars == [] and "no loss" in hint
+    clicked, bars, hint, traced = measured["flows"]["clicked"]
+    assert traced == clicked
     t = sum(top is not None for top in data["top"][:clicked])
     assert clicked == len(text) - 5 and t > 50 and f"step t = {t}" in hint
     assert len(bars) == 51 and bars[24][0] < measured["mark"] < bars[25][0]
     heights, logs = np.array([h for _, h in bars]), np.log10(data["gradient_flow"][clicked])
-    drawn = heights > 0  # the scale spans 12 powers of ten: the smallest norms get no height
+    drawn = heights > 1.01  # the scale spans 12 powers of ten: the smallest norms, a 1 px stub
     fit = np.polyfit(logs[drawn], heights[drawn], 1)
     assert fit[0] > 0 and np.abs(np.polyval(fit, logs[drawn]) - heights[drawn]).max() < 0.5
     assert drawn.sum() > 10 and all(logs[~drawn] < logs[drawn].min())
+    assert np.allclose(heights[~drawn], 1) and "\u2264" in measured["lowest_label"]
 
 
 @pytest.fixture(scope="module")
