@@ -494,7 +494,7 @@ def run_training(args, stop, checkpoint):
                     break
         if checkpoint and checkpoint.saved_n != state["n"]:
             checkpoint.save(state)
-    except FloatingPointError:
+    except (FloatingPointError, ValueError):  # ValueError: probabilities NaN by a silent product
         raise CommandLineError(f"training diverged at iteration {state['n']}: a number overflowed "
                                f"or became NaN{checkpoint.kept() if checkpoint else ''}; start "
                                f"again with a --learning-rate below {state['learning_rate']:g}") \
@@ -524,7 +524,7 @@ def run_sample_only(args):
     try:
         print(generate(state, args.prime, args.sample_length or state["sample_length"],
                        np.random.RandomState(seed), args.temperature or 1.0))
-    except FloatingPointError:
+    except (FloatingPointError, ValueError):  # ValueError: probabilities NaN, as above
         raise CommandLineError(f"the weights in {args.checkpoint} are too large to compute with: "
                                "a number overflowed") from None
     return 0

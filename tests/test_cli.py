@@ -302,10 +302,10 @@ def test_a_prime_outside_the_vocabulary_is_named(model, capsys):
 
 @pytest.mark.parametrize("prime", ["", "the cat"], ids=["no prime", "a prime"])
 def test_weights_too_large_to_compute_with_get_one_line(model, tmp_path, capsys, prime):
-    """Finite weights that a checkpoint may hold, but whose products overflow: Whh of
-    +-1e308. Reading the prime meets them as sampling does."""
+    """Finite weights that a checkpoint may hold, but whose products overflow on any CPU: bh
+    of 1e308 holds every state at 1, and Why of 1e308 makes every logit infinite."""
     arrays = npz_arrays(model)
-    arrays["Whh"] = np.where(np.arange(12) % 2, 1e308, -1e308) * np.ones((12, 12))
+    arrays["bh"], arrays["Why"] = (np.full_like(arrays[k], 1e308) for k in ("bh", "Why"))
     np.savez(tmp_path / "big.npz", **arrays)
     status, out, err = run_main(capsys, "--checkpoint", tmp_path / "big.npz", "--sample-only",
                                 "--seed", 1, "--prime", prime)

@@ -430,7 +430,8 @@ const lowest_label = Array.from(document.querySelectorAll("#gradient-flow text")
 const mark = document.getElementById("seq-length-mark");
 const out = document.body.appendChild(document.createElement("pre"));
 out.id = "measured";
-out.textContent = JSON.stringify({views, flows, initial, lowest_label, glyphs: spans.map(s => s.textContent),
+out.textContent = JSON.stringify({views, flows, initial, lowest_label,
+  glyphs: spans.map(s => s.textContent),
   boxes: spans.map(s => [s.getBoundingClientRect().left, s.getBoundingClientRect().top]),
   mark: mark && +mark.getAttribute("x1"), lossHint: $("loss-hint").textContent,
   polylines: Array.from(document.querySelectorAll("#loss-curve polyline"),
