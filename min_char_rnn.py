@@ -248,7 +248,7 @@ def checkpoint_problem(a):
     """Why the arrays a (a dict of what a file holds) are no checkpoint of this script, or None."""
     names = set(CHECKPOINT) - (HISTORY if a.get("format_version") == 1 else set())
     if set(a) != names:
-        return "its entries are not a checkpoint's: " + ", ".join(sorted(set(a) ^ names))
+        return "its entries are not a checkpoint's: " + describe_chars(sorted(set(a) ^ names), 4)
     if any(v.ndim != len(CHECKPOINT[k][1]) or v.dtype.kind not in
            "iuf"[:2 + (CHECKPOINT[k][0] == "f8")] for k, v in a.items()):
         return "an entry is not an array of the right kind"
@@ -264,8 +264,8 @@ def checkpoint_problem(a):
         "vocab is not distinct characters, sorted": vocab and vocab == sorted(set(vocab)) and all(
             0 <= c < 0x110000 and not 0xD800 <= c < 0xE000 for c in vocab),  # no surrogates
         "a setting is out of range": min(s["hidden_size"], s["seq_length"], s["sample_length"])
-            >= 1 and s["learning_rate"] > 0 and s["n"] >= 0 <= s["p"]
-            and s["sample_length"] <= MAX_SAMPLE_LENGTH,
+            >= 1 and s["learning_rate"] > 0 and 0 <= s["n"] < 2**62 and 0 <= s["p"] < 2**62
+            and s["sample_length"] <= MAX_SAMPLE_LENGTH and 0 <= s["seed"] < 2**32,
         "a sample has characters not in vocab": np.isin(a.get("samples", []), vocab).all(),
     }.items() if not ok), None)
 
@@ -332,15 +332,18 @@ class Checkpoint:
             raise CommandLineError(f"{path} already exists; add --resume to go on training it, "
                                    "or give a new path" if is_npz(path) else
                                    f"{path} is there and is no checkpoint; give a new path")
-        self.state = None if fresh else load_checkpoint(path, self.hold)  # a resumed run's
+        self.state = None if fresh else load_checkpoint(path, lambda f: self.hold(f, path))
         self.saved_n = self.state and self.state["n"]
 
-    def hold(self, f):
-        """Lock the open file f (where there is fcntl) until a file saved after it has its name."""
+    def hold(self, f, path=None):
+        """Lock the open file f (where there is fcntl) until a file saved after it has its name;
+        if path is given, f must still be the file there once locked (no run has replaced it)."""
         if fcntl:
             self.held.append(os.dup(f.fileno()))  # a copy, open once f is closed
             try:
                 fcntl.flock(self.held[-1], fcntl.LOCK_EX | fcntl.LOCK_NB)
+                if path and not os.path.samestat(os.fstat(self.held[-1]), os.stat(path)):
+                    raise BlockingIOError  # another run saved a new file there meanwhile
             except BlockingIOError:
                 os.close(self.held.pop())
                 raise CommandLineError(f"{self.path} is in use by another run; let it end, or "
@@ -365,9 +368,11 @@ class Checkpoint:
 
 
 def is_npz(path):
-    """Whether path is a file that starts as a zip does, as np.savez writes one."""
+    """Whether path starts as a file np.savez writes: a zip whose first entry is an .npy."""
     with contextlib.suppress(OSError), open(path if os.path.isfile(path) else os.devnull) as f:
-        return f.buffer.read(4) == b"PK\x03\x04"
+        head = f.buffer.read(512)  # a zip's first header, then the name of its first entry
+        name = head[30:30 + int.from_bytes(head[26:28], "little")]
+        return head[:4] == b"PK\x03\x04" and name.endswith(b".npy")
 
 
 class Output:
@@ -484,8 +489,8 @@ def run_training(args, stop, checkpoint):
     # from here on a signal only asks the loop to stop, which looks once an iteration
     handlers = {s: signal.signal(s, lambda signum, frame: stop.append(signum)) for s in SIGNALS}
     try:
-        if checkpoint and checkpoint.fresh:
-            checkpoint.save(state)  # at once: the name is this run's, and saving works
+        if checkpoint:  # at once: a fresh run's name is its own, and saving works
+            checkpoint.save(state)
         with np.errstate(over="raise", divide="raise", invalid="raise"):
             for n in train(data, state):
                 if checkpoint and n % (args.save_every or SAVE_EVERY) == 0:
@@ -508,7 +513,8 @@ def run_training(args, stop, checkpoint):
         f"smooth loss {loss:.4f} ({loss / state['seq_length'] / math.log(2):.3f} bits/char)")
     saved = f"saved {args.checkpoint}" if checkpoint else "nothing saved (no --checkpoint)"
     why = f"stdout: {stop[0].strerror}; " if stop and isinstance(stop[0], OSError) else ""
-    say(f"{why}stopped at iteration {state['n']}; {saved}" if stop else saved * bool(checkpoint))
+    if stop or checkpoint:
+        say(f"{why}stopped at iteration {state['n']}; {saved}" if stop else saved)
     return (1 if why else 128 + stop[0]) if stop else 0
 
 
@@ -555,7 +561,8 @@ def parse_args(argv=None):
     parser.add_argument("input", nargs="?", metavar="TEXT",
                         help="the UTF-8 text to train on (default: input.txt)")
     model = parser.add_argument_group("model and training (a checkpoint keeps these)")
-    model.add_argument("--hidden-size", type=whole, metavar="N",
+    model.add_argument("--hidden-size", type=number(int, 1, 10**5, "a whole number from 1 to "
+                                                    "100000"), metavar="N",
                        help=f"neurons in the hidden layer (default: {hidden_size})")
     model.add_argument("--seq-length", type=whole, metavar="N",
                        help=f"characters per chunk, steps to unroll (default: {seq_length})")

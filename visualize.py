@@ -174,7 +174,7 @@ def run(argv, stop):
     try:
         write_whole(page, lambda f: f.write(PAGE.replace("__DATA__", data).encode("utf-8")))
     except OSError as e:
-        raise CommandLineError(f"cannot write {page}: {e.strerror}") from None
+        raise CommandLineError(f"cannot write {page}: {e.strerror}; give -o another") from None
     print(summary)
     if stop:  # a write to stdout failed
         raise CommandLineError(f"cannot write to stdout: {stop[0].strerror}; {page} is written")

@@ -5,6 +5,7 @@ import os
 import pickle
 import signal
 import stat
+import zipfile
 
 import numpy as np
 import pytest
@@ -288,6 +289,23 @@ def test_a_path_that_cannot_be_saved_to_is_found_before_training(tmp_path, short
     assert sorted(p.name for p in tmp_path.iterdir()) == ["short.txt"]
 
 
+def test_a_resume_that_cannot_save_says_so_before_it_trains(model, tmp_path, short_text, capsys,
+                                                            monkeypatch):
+    """A folder made read-only since the checkpoint was saved (or a full disk): a resumed run
+    saves at once too, so it fails there, not after the iterations it would lose."""
+    path = tmp_path / "m.npz"
+    path.write_bytes(model.read_bytes())
+
+    def mkstemp(*args, **kwargs):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+    monkeypatch.setattr(min_char_rnn.tempfile, "mkstemp", mkstemp)
+    status, out, err = run_main(capsys, short_text, "--checkpoint", path, "--resume", *BOUND)
+    resuming, err = err.split("\n", 1)
+    assert resuming == f"resuming {path} at iteration 110"
+    one_error_line(status, err, f"cannot save {path}: ", os.strerror(errno.EROFS), "keeps")
+    assert "\n----" not in out and path.read_bytes() == model.read_bytes()
+
+
 # Two runs, one checkpoint
 
 def test_a_fresh_run_never_replaces_a_file_that_appeared_meanwhile(tmp_path, short_text, capsys,
@@ -322,6 +340,24 @@ def test_while_a_run_trains_a_checkpoint_a_second_run_of_it_is_refused(
     assert resumed.startswith("min_char_rnn.py: error: ") and "in use by another run" in resumed
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz", "short.txt"]
     trains(capsys, short_text, "--checkpoint", path, "--resume", "--max-iters", 25)
+
+
+@pytest.mark.skipif(min_char_rnn.fcntl is None, reason="no lock where there is no fcntl")
+def test_a_resume_whose_file_another_run_replaced_while_it_was_read_is_refused(
+        model, tmp_path, short_text, capsys, monkeypatch):
+    """The lock is taken on the file read; if a save of another run has renamed a new file
+    over PATH meanwhile, the lock holds nothing, and the resume is refused all the same."""
+    path, real = tmp_path / "m.npz", min_char_rnn.checkpoint_problem
+    path.write_bytes(model.read_bytes())
+    (tmp_path / "new.npz").write_bytes(model.read_bytes())
+
+    def checkpoint_problem(arrays):  # as the file is read, the other run's save lands
+        os.replace(tmp_path / "new.npz", path)
+        return real(arrays)
+    monkeypatch.setattr(min_char_rnn, "checkpoint_problem", checkpoint_problem)
+    status, out, err = run_main(capsys, short_text, "--checkpoint", path, "--resume", *BOUND)
+    one_error_line(status, err, "in use by another run")
+    assert out == "" and path.read_bytes() == model.read_bytes()
 
 
 def test_a_second_run_is_refused_during_a_save_too(tmp_path, short_text, capsys, monkeypatch):
@@ -403,6 +439,12 @@ def truncated(path, arrays):
     path.write_bytes(path.read_bytes()[:3000])
 
 
+def zipped_document(path, arrays):  # as a .docx or an .epub is
+    with zipfile.ZipFile(path, "w") as document:
+        for i in range(40):
+            document.writestr(f"word/part{i}.xml", "<w:document/>")
+
+
 def pickled_inside(path, arrays):
     np.savez(path, **dict(arrays, vocab=np.array([Trap(path.parent / "trap")], dtype=object)))
 
@@ -418,6 +460,7 @@ BAD_CHECKPOINTS = {  # how a bad checkpoint is made, and a word of the line that
                  "not an .npz file"),
     "a pickled object inside": (pickled_inside, ""),
     "another program's .npz": (lambda path, arrays: np.savez(path, w=np.ones(3)), "entries"),
+    "a zip of many entries": (zipped_document, "and 65 more"),  # of 40 and 29, 4 named
     "an entry missing": (saved(mWhh=None), "mWhh"),
     "format 2 without its history": (saved(**dict.fromkeys(HISTORY)), "loss_n"),
     "format 1 with a history": (saved(format_version=np.array(1)), "loss_n"),
@@ -433,6 +476,8 @@ BAD_CHECKPOINTS = {  # how a bad checkpoint is made, and a word of the line that
                                                                   a["vocab"][1]))), "vocab"),
     "a surrogate": (saved(vocab=lambda a: np.append(a["vocab"][:-1], 0xD800)), "vocab"),
     "a learning rate of 0": (saved(learning_rate=np.array(0.0)), "out of range"),
+    "an iteration beyond 2**62": (saved(n=np.array(2**63 - 2)), "out of range"),
+    "a seed beyond 2**32": (saved(seed=np.array(2**64 - 1, np.uint64)), "out of range"),
     "a sample of characters not in vocab": (saved(samples=lambda a: a["samples"] + 1000),
                                             "sample"),
 }

@@ -8,6 +8,7 @@ import resource
 import signal
 import sys
 import time
+import zipfile
 
 import numpy as np
 import pytest
@@ -94,6 +95,8 @@ def make_texts(folder):
     (folder / "six.txt").write_bytes(b"abcabc")
     (folder / "latin1.txt").write_bytes("na\xefve caf\xe9".encode("latin-1"))
     (folder / "model.npz").write_bytes(FORMAT_1.read_bytes())
+    with zipfile.ZipFile(folder / "notes.docx", "w") as document:  # a zip, as .docx and .epub are
+        document.writestr("[Content_Types].xml", "<Types/>")
     (folder / "folder").mkdir()
 
 
@@ -104,6 +107,7 @@ TEXT_MISTAKES = {  # the text, and words of the line that refuses it
     "not UTF-8": ("latin1.txt", ["{tmp}/latin1.txt is not UTF-8", "0xef"]),
     "a checkpoint": ("model.npz", ["{tmp}/model.npz is a checkpoint",
                                    "--checkpoint {tmp}/model.npz"]),
+    "a zip that is no checkpoint": ("notes.docx", ["{tmp}/notes.docx is not UTF-8"]),
     "empty": ("empty.txt", ["{tmp}/empty.txt has 0 characters"]),
     "one character": ("one.txt", ["{tmp}/one.txt has 1 character;", "seq_length + 1 = 7",
                                   "--seq-length"]),
@@ -160,6 +164,7 @@ WHOLE_FLAGS = ["--hidden-size", "--seq-length", "--max-iters", "--save-every"]
 FLAG_MISTAKES = (
     [(flag, "0", "whole number") for flag in WHOLE_FLAGS]
     + [("--hidden-size", value, "whole number") for value in ["-3", "1.5", "ten"]]
+    + [("--hidden-size", value, "from 1 to 100000") for value in ["100001", str(10**17)]]
     + [("--learning-rate", value, "finite number above 0") for value in ["0", "nan", "inf"]]
     + [("--temperature", "-0.1", "finite number above 0")]
     + [("--sample-length", "1000001", "from 1 to 1000000")]
