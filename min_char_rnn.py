@@ -90,8 +90,8 @@ def lossFun(inputs, targets, hprev, params):
         dWxh[:, xs[t]] += dhraw[:, 0]  # dhraw into column xs[t]: the only one the input touched
         dWhh += np.dot(dhraw, hs[t - 1].T)
         dhnext = np.dot(Whh.T, dhraw)  # what flows on into hs[t-1]
-    # clip in place, each entry on its own into [-5, 5]. Adagrad's steps stay near the
-    # learning rate whatever the gradient; what clipping spares is the memory: one exploding
+    # clip in place, each entry on its own into [-5, 5]. Adagrad's steps never exceed about the
+    # learning rate, whatever the gradient; what clipping spares is the memory: one exploding
     # gradient, squared into mWxh...mby, would shrink that weight's steps for the rest of the run
     for dparam in [dWxh, dWhh, dWhy, dbh, dby]:
         np.clip(dparam, -5, 5, out=dparam)
@@ -502,7 +502,8 @@ def run_training(args, stop, checkpoint):
     except (FloatingPointError, ValueError):  # ValueError: probabilities NaN by a silent product
         raise CommandLineError(f"training diverged at iteration {state['n']}: a number overflowed "
                                f"or became NaN{checkpoint.kept() if checkpoint else ''}; start "
-                               f"again with a --learning-rate below {state['learning_rate']:g}") \
+                               f"again with a smaller --learning-rate, such as "
+                               f"{min(learning_rate, state['learning_rate'] / 10):g}") \
             from None
     finally:
         for s, handler in handlers.items():

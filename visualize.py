@@ -169,8 +169,7 @@ def run(argv, stop):
     data = json.dumps(page_data(state, start, kept, flow, nats / math.log(2), summary,
                                 one_line(os.path.basename(args.checkpoint))),
                       ensure_ascii=False, separators=(",", ":"))
-    for c in "<>&\u2028\u2029":  # nothing in the data can end its <script> element
-        data = data.replace(c, f"\\u{ord(c):04x}")
+    data = data.translate({ord(c): f"\\u{ord(c):04x}" for c in "<>&\u2028\u2029"})  # in <script>
     try:
         write_whole(page, lambda f: f.write(PAGE.replace("__DATA__", data).encode("utf-8")))
     except OSError as e:
@@ -182,6 +181,7 @@ def run(argv, stop):
     if unknown:
         say(f"{args.text}: skipped {plural(sum(n for _, n in unknown), 'character')} the model "
             f"does not know ({len(unknown)} distinct: {describe_chars([c for c, _ in unknown])})")
+    say(f"wrote {page}")
     return 0
 
 
@@ -238,11 +238,11 @@ neuron</label> <label><input type="radio" name="view" value="surprise"> surprise
 <main><div id="text"></div><aside><h2>Gradient flow</h2><p class="hint" id="flow-hint">No
 character shown is followed by one the model knows: there is no loss to trace back.</p>
 <div id="gradient-flow"></div><h2>Neurons</h2><p class="hint">Ranked by how much a neuron's value
-carries over to the next character (lag-one correlation): near +1 it follows something that
-lasts, such as being inside a word; near &minus;1 it flips at every character. Saturated ones,
-near &minus;1 or +1 almost always, come last: there tanh is flat (1 &minus; h&sup2; near 0), so
-almost no gradient passes back through them, as the bars above show. Click one to shade the
-text by it (j and k step through the list).</p>
+carries over to the next character (lag-one correlation): near +1 it follows something that lasts,
+such as being inside a word (a small model may have none); near &minus;1 it flips at every
+character. Saturated ones, near &minus;1 or +1 almost always, come last: there tanh is flat (1
+&minus; h&sup2; near 0), so almost no gradient passes back through them, as the bars above show.
+Click one to shade the text by it (j and k step through the list).</p>
 <nav id="neurons"></nav></aside></main><div id="tip"></div>
 <script type="application/json" id="data">__DATA__</script>
 <script>
@@ -294,8 +294,8 @@ if (D.losses.length) {
   const u = D.uniform_bits, [W, H, L, R, T, B] = [580, 230, 44, 170, 8, 34];
   $("loss-hint").textContent = "The training loss in bits per character, averaged over about " +
     `the last thousand chunks: it starts at a uniform guess (log\u2082 ${D.vocab.length} bits) ` +
-    "and falls as the model learns. Orange: this text's measure, which tells how well the " +
-    "model generalises if it never trained on the text.";
+    "and falls as the model learns. Orange: the finished model on the text below; on a text " +
+    "it never trained on, that measures how well it generalises.";
   const last = Math.max(D.losses.at(-1)[0], 100);
   const top = Math.ceil(Math.max(u, D.bits, ...D.losses.map(p => bitsOf(p[1]))));
   const x = n => L + (W - L - R) * n / last, y = b => T + (H - T - B) * (1 - b / top);
@@ -351,10 +351,10 @@ function flow(i) {  // how far back the gradient of the loss at character i reac
   $("gradient-flow").replaceChildren(...D.gradient_flow[i] ? [s] : []);
   $("flow-hint").textContent = !D.gradient_flow[i] ? `Character ${i} has no loss to trace ` +
     "back: the model does not know it, or the next one, or the next one is not shown." :
-    `Bar k: how much the loss at character ${i} (step t = ${t}), \u2212ln p of the next one, ` +
-    `\u201c${glyph(chars[i + 1])}\u201d, changes with the hidden state k steps earlier (the ` +
-    "norm of d loss / d h, on a log scale). Training never sends it back past the red line; " +
-    "bars that shrink fast mean the model learns little from long ago.";
+    `Bar k: how much the loss at character ${i} (underlined in red; step t = ${t}), lossFun's ` +
+    `\u2212ln p of the next one, \u201c${glyph(chars[i + 1])}\u201d, changes with the hidden ` +
+    "state k steps earlier (the norm of d loss / d h, on a log scale). Training never sends it " +
+    "back past the red line; bars that shrink fast mean the model learns little from long ago.";
   for (let p = low; p <= high; p += every)
     grid(s, L, W - R, y(10 ** p), `${p === low && clipped ? "\u2264" : ""}1e${p}`);
   (D.gradient_flow[i] || []).forEach((v, k) => draw(draw(s, "rect", {x: L + k * bar + 0.5,

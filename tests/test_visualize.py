@@ -129,7 +129,8 @@ def test_the_measure_is_the_mean_loss_of_the_forward_pass(capsys, model, tmp_pat
     monkeypatch.setattr(visualize, "BLOCK_NUMBERS", block * (16 + len(model[1]["chars"])))
     out, err, data = visualized(capsys, model, tmp_path, text, "--chars", 10)
     name, count, nats, bits, uniform = summary(out)
-    assert err == "" and name == str(tmp_path / "text.txt") and count == 1000
+    assert err == f"wrote {tmp_path / 'page.html'}\n"
+    assert name == str(tmp_path / "text.txt") and count == 1000
     state = model[1]
     ixes = [char_maps(state["chars"])[0][ch] for ch in text]
     loss = lossFun(ixes[:-1], ixes[1:], np.zeros((16, 1)), [state[k] for k in PARAMS])[0]
@@ -167,9 +168,9 @@ def test_unknown_characters_are_skipped_as_if_absent(capsys, model, tmp_path):
     messy = "€" + clean[:9] + "☃☃" + clean[9:30] + "€" + clean[30:]
     messy_out, messy_err, messy_data = visualized(capsys, model, tmp_path, messy)
     assert summary(messy_out)[1:] == summary(out)[1:] and summary(out)[1] == len(clean)
-    assert err == ""
+    assert err == f"wrote {tmp_path / 'page.html'}\n"
     assert messy_err == f"{tmp_path / 'text.txt'}: skipped 4 characters the model does not " \
-                        "know (2 distinct: '€', '☃')\n"
+                        f"know (2 distinct: '€', '☃')\nwrote {tmp_path / 'page.html'}\n"
     assert messy_data["text"] == messy
     known = [i for i, ch in enumerate(messy) if ch not in "€☃"]
     for key in ("surprise", "top"):
@@ -342,7 +343,8 @@ def test_on_a_terminal_how_much_is_read_is_shown_and_cleared_before_anything_is_
     status = run_main(capsys, model[0], text, "-o", tmp_path / "page.html", "--chars", 10,
                       main=visualize.main)[0]
     read = "".join(f"\r{text}: {done} read" for done in ("0%", "82%"))
-    assert sys.stderr.getvalue() == read + "\r\033[K" + "visualize.py: interrupted\n" * interrupted
+    said = "visualize.py: interrupted\n" if interrupted else f"wrote {tmp_path / 'page.html'}\n"
+    assert sys.stderr.getvalue() == read + "\r\033[K" + said
     assert status == (130 if interrupted else 0)
     assert (tmp_path / "page.html").exists() != interrupted
 
@@ -666,10 +668,10 @@ def test_a_stdout_that_cannot_be_written_gets_one_line(capsys, monkeypatch, mode
 
 def test_the_script_runs_as_a_user_runs_it(model, tmp_path):
     """From the folder of its files, with the environment as it is: the measure on stdout,
-    nothing on stderr, the page beside the checkpoint."""
+    on stderr where the page went: beside the checkpoint."""
     (tmp_path / "text.txt").write_text("The tower went up.", encoding="utf-8")
     (tmp_path / "m.npz").write_bytes(model[0].read_bytes())
     result = subprocess.run([sys.executable, str(ROOT / "visualize.py"), "m.npz", "text.txt"],
                             capture_output=True, text=True, timeout=60, cwd=tmp_path)
-    assert result.returncode == 0 and result.stderr == ""
+    assert result.returncode == 0 and result.stderr == "wrote m.html\n"
     assert summary(result.stdout)[:2] == ("text.txt", 18) and (tmp_path / "m.html").exists()
