@@ -633,7 +633,9 @@ def main(argv=None, job=run, prog="min_char_rnn.py", smaller="--hidden-size or -
             raise CommandLineError("stdout is closed; give it a file or a pipe to print to")
         sys.stdout = Output(stdout, stop)
         status = job(argv, stop)
-        if stop and not status:  # stdout failed where nothing else stopped for it
+        if stop and not status:  # stdout failed where nothing else stopped for it: a reader
+            if isinstance(stop[0], BrokenPipeError):  # gone (| head) is no news, a full disk is
+                return 1
             raise CommandLineError(f"cannot write to stdout: {stop[0].strerror}")
         return status
     except CommandLineError as e:

@@ -473,6 +473,17 @@ def test_a_full_disk_for_stdout_fails_a_sample(model, capsys, monkeypatch):
     one_error_line(status, err, "stdout", os.strerror(errno.ENOSPC))
 
 
+def test_a_sample_cut_short_by_its_reader_ends_quietly(model, capsys, monkeypatch):
+    """--sample-only | head -1: the reader has what it asked for; nothing to say but the status."""
+    read, write = os.pipe()
+    os.close(read)
+    with open(write, "w", encoding="utf-8") as pipe:
+        monkeypatch.setattr(sys, "stdout", pipe)
+        status, out, err = run_main(capsys, "--checkpoint", model, "--sample-only", *SEED)
+        monkeypatch.undo()
+    assert status == 1 and err == ""
+
+
 def test_a_stdout_that_is_no_file_still_gets_the_lines(short_text, capsys, monkeypatch):
     """IDLE, Jupyter and io.StringIO give sys.stdout objects that are text streams but not
     files: they have no fileno() and no reconfigure()."""
