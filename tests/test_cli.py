@@ -355,11 +355,14 @@ def test_ctrl_c_before_training_ends_the_run_at_once(tmp_path, short_text, capsy
         os.kill(os.getpid(), signal.SIGINT)
         return real(path)
     monkeypatch.setattr(min_char_rnn, "read_text", read_text)
-    try:
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal,
+    try:  # also where pytest was started with SIGINT ignored (`... &` in a script)
         status, out, err = run_main(capsys, short_text, *SEED, *BOUND, "--checkpoint",
                                     tmp_path / "m.npz")
     except KeyboardInterrupt:
         pytest.fail("KeyboardInterrupt went through main()")
+    finally:
+        signal.signal(signal.SIGINT, inherited)
     assert (status, err) == (130, "min_char_rnn.py: interrupted\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["short.txt"]
 
