@@ -351,6 +351,8 @@ class Checkpoint:
 
     def save(self, state):
         arrays = checkpoint_arrays(state)
+        if checkpoint_problem(arrays):  # never saved, what a load refuses: a NaN that a matrix
+            raise FloatingPointError  # product made without a flag, the run said to diverge
         try:
             write_whole(self.path, lambda f: (np.savez(f, **arrays), self.hold(f)), self.fresh)
         except FileExistsError:

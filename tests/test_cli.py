@@ -336,6 +336,24 @@ def test_a_diverging_run_names_the_iteration_and_what_the_checkpoint_keeps(tmp_p
     assert "keeps" not in err
 
 
+def test_a_nan_that_raised_no_flag_is_never_saved(tmp_path, short_text, capsys, monkeypatch):
+    """A matrix product can make a NaN without a floating-point flag (inf - inf inside BLAS):
+    here a weight turns NaN in the 8th iteration. The save after it refuses what a load would
+    refuse, and the checkpoint keeps the 7 before it, loadable."""
+    path, real, calls = tmp_path / "m.npz", min_char_rnn.lossFun, []
+
+    def lossFun(inputs, targets, hprev, params):
+        calls.append(1)
+        if len(calls) == 8:
+            params[2][0, 0] = np.nan  # Why, in place, as the product would have left it
+        return real(inputs, targets, hprev, params)
+    monkeypatch.setattr(min_char_rnn, "lossFun", lossFun)
+    status, out, err = run_main(capsys, short_text, "--checkpoint", path, *SEED, *SMALL,
+                                "--save-every", 1, *BOUND)
+    one_error_line(status, err, "diverged at iteration 8", f"{path} keeps iteration 7")
+    assert npz_arrays(path)["n"] == 7 and load_checkpoint(path)["n"] == 7
+
+
 def test_running_out_of_memory_while_training_names_what_to_make_smaller(tmp_path, short_text,
                                                                         capsys, monkeypatch):
     """As numpy raises it when an array cannot be had (tests/test_edges.py runs out for real)."""
