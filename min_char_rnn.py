@@ -388,10 +388,8 @@ class Output:
             stream.reconfigure(errors="backslashreplace")  # (IDLE's stdout cannot)
 
     def write(self, text):
-        if self.tty:
-            text = "".join(c if c.isprintable() or c == "\n" else ascii(c)[1:-1] for c in text)
-        try:
-            self.stream.write(text)
+        try:  # on a terminal, each line as one_line shows it
+            self.stream.write("\n".join(map(one_line, text.split("\n"))) if self.tty else text)
             self.stream.flush()
         except OSError as e:
             self.stop.append(e)
