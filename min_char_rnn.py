@@ -134,7 +134,8 @@ def init_training(chars, seed, hidden_size=hidden_size, seq_length=seq_length,
                 learning_rate=learning_rate, sample_length=sample_length, rng=rng,
                 Wxh=Wxh, Whh=Whh, Why=Why, bh=bh, by=by,
                 mWxh=mWxh, mWhh=mWhh, mWhy=mWhy, mbh=mbh, mby=mby,
-                n=n, p=p, hprev=hprev, smooth_loss=smooth_loss, losses=[], samples=[])
+                n=n, p=p, hprev=hprev, smooth_loss=smooth_loss,
+                loss_sum=0.0, losses=[], samples=[])  # the history that visualize.py draws
 
 
 def train(data, state):
@@ -150,7 +151,7 @@ def train(data, state):
     mWxh, mWhh, mWhy, mbh, mby = (state[k] for k in ("mWxh", "mWhh", "mWhy", "mbh", "mby"))
     params = Wxh, Whh, Why, bh, by
     n, p, hprev, smooth_loss = state["n"], state["p"], state["hprev"], state["smooth_loss"]
-    losses, samples = state["losses"], state["samples"]  # the history that visualize.py draws
+    loss_sum, losses, samples = state["loss_sum"], state["losses"], state["samples"]
     while True:
         # at the start, and where the chunk and its last target would not fit; the >= also
         # skips a last chunk that would just fit, as the gist does
@@ -172,9 +173,11 @@ def train(data, state):
         # forward and backward through the chunk
         loss, dWxh, dWhh, dWhy, dbh, dby, hprev = lossFun(inputs, targets, hprev, params)
         smooth_loss = smooth_loss * 0.999 + loss * 0.001  # an average over ~1000 chunks
+        loss_sum += loss  # the chunks' own losses since the last line, for their mean
         if n % 100 == 0:
             print('iter %d, loss: %f' % (n, smooth_loss))
-            losses.append((n, smooth_loss))
+            losses.append((n, smooth_loss, loss_sum / min(n + 1, 100)))  # 1 chunk at n = 0
+            loss_sum = 0.0
 
         # Adagrad: a weight's step shrinks as its squared gradients add up in mem (1e-8: no
         # division by 0). param and mem are other names for the arrays Wxh, mWxh, ...; +=
@@ -187,7 +190,7 @@ def train(data, state):
 
         p += seq_length  # on to the next chunk
         n += 1
-        state.update(n=n, p=p, hprev=hprev, smooth_loss=smooth_loss)  # what a save keeps
+        state.update(n=n, p=p, hprev=hprev, smooth_loss=smooth_loss, loss_sum=loss_sum)
         yield n  # the caller saves, stops or asks for the next iteration
 
 
@@ -198,207 +201,204 @@ import argparse
 import contextlib
 import math
 import os
+import re
 import secrets
 import signal
 import sys
-import tempfile
 import time
 import warnings
 
-try:
-    import fcntl  # to lock a checkpoint against a second run; Windows has none, and no lock
-except ImportError:
-    fcntl = None
-
 PARAMS = ("Wxh", "Whh", "Why", "bh", "by")  # the names of the parameters in a training state
-RNG = ("rng_keys", "rng_pos", "rng_has_gauss", "rng_cached_gaussian")  # RandomState.get_state()
-SIGNALS = [getattr(signal, s) for s in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, s)]
-MAX_SAMPLE_LENGTH, SAVE_EVERY = 1_000_000, 1000  # SAVE_EVERY: iterations between saves
-# A checkpoint is an .npz file of these arrays, each of a dtype and a shape: H is hidden_size,
-# V the number of characters, L sample_length; M and K grow with the history.
-CHECKPOINT = {
-    **dict.fromkeys(["format_version", "hidden_size", "seq_length", "sample_length", "seed",
-                     "n", "p", "rng_pos", "rng_has_gauss"], ("i8", ())),
-    **dict.fromkeys(["learning_rate", "smooth_loss", "rng_cached_gaussian"], ("f8", ())),
-    "vocab": ("i8", ("V",)), "rng_keys": ("u4", (624,)), "hprev": ("f8", ("H", 1)),
-    **{m + k: ("f8", shape) for k, shape in zip(PARAMS, [("H", "V"), ("H", "H"), ("V", "H"),
-                                                        ("H", 1), ("V", 1)])
-       for m in ("", "m")},  # each parameter, and its Adagrad memory
-    "loss_n": ("i8", ("M",)), "loss": ("f8", ("M",)),  # smooth_loss at each n % 100 == 0
-    "sample_n": ("i8", ("K",)), "samples": ("i8", ("K", "L")),  # the samples kept, code points
-}
-HISTORY = {"loss_n", "loss", "sample_n", "samples"}  # what format 1 (version 1.x) did not keep
+SETTINGS = ("hidden_size", "seq_length", "sample_length", "seed", "n", "p")  # whole numbers
+SIGNALS = [getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
+           if hasattr(signal, name)]  # Windows has no SIGHUP
+SAVE_EVERY = 1000  # iterations between saves
+MAX_SAMPLE_LENGTH = 1_000_000
+# Characters that would steer a terminal: control characters but tab and newline, and the
+# controls of bidirectional text. On a terminal, samples show them as escapes, such as \x1b.
+STEERING = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+BREAKING = re.compile(STEERING.pattern + "|[\t\n]")  # what would break a line too
 
 
 class CommandLineError(Exception):
     """Something the user can put right: reported as one line, without a traceback."""
 
 
+# The checkpoint: an .npz file of arrays (docs/reference.md, "The checkpoint format")
+
+def array_shapes(hidden_size, vocab_size):
+    """The shape of each array of a training state."""
+    H, V = hidden_size, vocab_size
+    shapes = {"Wxh": (H, V), "Whh": (H, H), "Why": (V, H), "bh": (H, 1), "by": (V, 1)}
+    for name in PARAMS:
+        shapes["m" + name] = shapes[name]  # Adagrad's memory, the shape of its parameter
+    shapes["hprev"] = (H, 1)
+    return shapes
+
+
 def checkpoint_arrays(state):
-    (loss_n, loss), (sample_n, samples) = (list(zip(*state[k])) or [(), ()]
-                                           for k in ("losses", "samples"))
-    values = dict(state, **dict(zip(RNG, state["rng"].get_state()[1:])), format_version=2,
-                  vocab=[ord(c) for c in state["chars"]], loss_n=loss_n, loss=loss,
-                  sample_n=sample_n, samples=np.reshape([[ord(c) for c in s] for s in samples],
-                                                        (len(samples), state["sample_length"])))
-    return {name: np.asarray(values[name], dtype) for name, (dtype, _) in CHECKPOINT.items()}
+    """The arrays a checkpoint of state holds, by name."""
+    arrays = {name: np.int64(state[name]) for name in SETTINGS}
+    arrays["learning_rate"] = np.float64(state["learning_rate"])
+    arrays["smooth_loss"] = np.float64(state["smooth_loss"])
+    arrays["vocab"] = np.array([ord(ch) for ch in state["chars"]], dtype=np.int64)
+    for name in array_shapes(1, 1):
+        arrays[name] = state[name]
+    keys, pos, has_gauss, cached_gaussian = state["rng"].get_state()[1:]
+    arrays["rng_keys"] = keys
+    arrays["rng_pos"] = np.int64(pos)
+    arrays["rng_has_gauss"] = np.int64(has_gauss)
+    arrays["rng_cached_gaussian"] = np.float64(cached_gaussian)
+    arrays.update(history_arrays(state))
+    return arrays
 
 
-def checkpoint_problem(a):
-    """Why the arrays a (a dict of what a file holds) are no checkpoint of this script, or None."""
-    names = set(CHECKPOINT) - (HISTORY if a.get("format_version") == 1 else set())
-    if set(a) != names:
-        return "its entries are not a checkpoint's: " + describe_chars(sorted(set(a) ^ names), 4)
-    if any(v.ndim != len(CHECKPOINT[k][1]) or v.dtype.kind not in
-           "iuf"[:2 + (CHECKPOINT[k][0] == "f8")] for k, v in a.items()):
-        return "an entry is not an array of the right kind"
-    s, vocab = {k: v.item() for k, v in a.items() if v.ndim == 0}, a["vocab"].tolist()
-    dims = dict(H=s["hidden_size"], V=len(vocab), L=s["sample_length"],
-                M=len(a.get("loss_n", ())), K=len(a.get("sample_n", ())))
-    return next((why for why, ok in {
-        f"format {s['format_version']} is not 1 or 2": s["format_version"] in (1, 2),
-        "an entry has the wrong shape": all(
-            v.shape == tuple(dims.get(d, d) for d in CHECKPOINT[k][1]) for k, v in a.items()),
-        "a number is infinite or NaN": all(np.isfinite(v).all() for v in a.values()),
-        "an Adagrad memory is negative": all((a["m" + k] >= 0).all() for k in PARAMS),
-        "vocab is not distinct characters, sorted": vocab and vocab == sorted(set(vocab)) and all(
-            0 <= c < 0x110000 and not 0xD800 <= c < 0xE000 for c in vocab),  # no surrogates
-        "a setting is out of range": min(s["hidden_size"], s["seq_length"], s["sample_length"])
-            >= 1 and s["learning_rate"] > 0 and 0 <= s["n"] < 2**62 and 0 <= s["p"] < 2**62
-            and s["sample_length"] <= MAX_SAMPLE_LENGTH and 0 <= s["seed"] < 2**32,
-        "a sample has characters not in vocab": np.isin(a.get("samples", []), vocab).all(),
-    }.items() if not ok), None)
+def history_arrays(state):
+    """The history as arrays: the iteration lines' losses, the samples kept, as code points."""
+    losses, samples = state["losses"], state["samples"]
+    raw_losses = [math.nan if raw is None else raw for n, smooth, raw in losses]
+    codes = np.zeros((len(samples), state["sample_length"]), dtype=np.int64)
+    for row, (n, text) in enumerate(samples):
+        codes[row] = [ord(ch) for ch in text]
+    return {"loss_n": np.array([n for n, smooth, raw in losses], dtype=np.int64),
+            "loss": np.array([smooth for n, smooth, raw in losses], dtype=np.float64),
+            "raw_loss": np.array(raw_losses, dtype=np.float64),
+            "loss_sum": np.float64(state["loss_sum"]),
+            "sample_n": np.array([n for n, text in samples], dtype=np.int64),
+            "samples": codes}
 
 
-def load_checkpoint(path, hold=lambda f: None):
-    """The state saved at path, its file then given to hold; anything amiss: one line."""
-    try:
-        if os.path.exists(path) and not os.path.isfile(path):
-            raise ValueError("it is not a file (a folder? a device?)")
-        with open(path, "rb") as f, warnings.catch_warnings():
-            warnings.simplefilter("error")  # what numpy would warn of refuses the file too
-            if f.read(4) != b"PK\x03\x04":
-                raise ValueError("it is not an .npz file (a text?)")
-            f.seek(0)
-            with np.load(f, allow_pickle=False) as npz:
-                a = {k: npz[k] for k in npz.files}
-            problem = checkpoint_problem(a)
-            if problem:
-                raise ValueError(problem)
-            rng = np.random.RandomState()
-            rng.set_state(("MT19937", *(a[k] for k in RNG)))
-            hold(f)  # the file read, and no other
-    except FileNotFoundError:
-        raise CommandLineError(f"no checkpoint at {path}; check its path") from None
-    except CommandLineError:
-        raise
-    except Exception as e:  # whatever the file makes numpy, zipfile or the checks raise
-        raise CommandLineError(f"{path} is not a usable min-char-rnn checkpoint: "
-                               f"{str(e)[:200] or type(e).__name__}") from None
-    h = {k: a.get(k, np.empty(0)).tolist() for k in HISTORY}
-    state = {k: a[k].astype(np.float64) for k in (*PARAMS, *("m" + k for k in PARAMS), "hprev")}
-    state.update({k: a[k].item() for k in ("hidden_size", "seq_length", "learning_rate",
-                                            "sample_length", "seed", "n", "p")},
-                 chars=[chr(c) for c in a["vocab"].tolist()], rng=rng,
-                 smooth_loss=np.float64(a["smooth_loss"]), losses=list(zip(h["loss_n"], h["loss"])),
-                 samples=[(n, "".join(map(chr, s))) for n, s in zip(h["sample_n"], h["samples"])])
+def state_from_arrays(arrays):
+    """The training state a checkpoint's arrays hold; ValueError if they are not a checkpoint's."""
+    required = [*SETTINGS, "learning_rate", "smooth_loss", "vocab", *array_shapes(1, 1),
+                "rng_keys", "rng_pos", "rng_has_gauss", "rng_cached_gaussian"]
+    missing = [name for name in required if name not in arrays]
+    if missing:
+        raise ValueError(f"it lacks the entries {describe_chars(missing, 4)}")
+    state = {name: int(arrays[name]) for name in SETTINGS}
+    state["learning_rate"] = float(arrays["learning_rate"])
+    state["smooth_loss"] = np.float64(arrays["smooth_loss"])
+    state["chars"] = [chr(code) for code in arrays["vocab"].tolist()]
+    shapes = array_shapes(state["hidden_size"], len(state["chars"]))
+    for name, shape in shapes.items():
+        if arrays[name].shape != shape:
+            raise ValueError(f"{name} has the shape {arrays[name].shape}, not {shape}")
+        state[name] = arrays[name].astype(np.float64)
+    state["rng"] = np.random.RandomState()
+    state["rng"].set_state(("MT19937", arrays["rng_keys"], int(arrays["rng_pos"]),
+                            int(arrays["rng_has_gauss"]), float(arrays["rng_cached_gaussian"])))
+    state["losses"] = loss_history(arrays)
+    state["samples"] = sample_history(arrays)
+    state["loss_sum"] = float(arrays.get("loss_sum", math.nan))  # unknown: saved before it was
     return state
 
 
-def write_whole(path, write, fresh=False):
-    """Give path the file write(f) fills, whole or not at all: f, a new file of a random name
-    in path's folder, then takes path's place at once (fresh: only if no file has it)."""
-    fd, tmp = tempfile.mkstemp(".tmp", "min-char-rnn-", os.path.dirname(path) or ".")
+def loss_history(arrays):
+    """(n, smooth_loss, mean raw loss) at each iteration line kept; None for a mean not kept."""
+    if "loss_n" not in arrays:  # saved by version 1
+        return []
+    ns, smooth = arrays["loss_n"].tolist(), arrays["loss"].tolist()
+    raw = arrays.get("raw_loss", np.full(len(ns), np.nan)).tolist()
+    raw = [None if math.isnan(mean) else mean for mean in raw]
+    return list(zip(ns, smooth, raw))
+
+
+def sample_history(arrays):
+    """(n, text) for each sample kept."""
+    if "sample_n" not in arrays:  # saved by version 1
+        return []
+    texts = ["".join(map(chr, codes)) for codes in arrays["samples"].tolist()]
+    return list(zip(arrays["sample_n"].tolist(), texts))
+
+
+def load_checkpoint(path):
+    """The training state saved at path; anything amiss, said in one line."""
+    if not os.path.exists(path):
+        raise CommandLineError(f"no checkpoint at {path}; check its path")
+    if not is_npz(path):
+        raise CommandLineError(f"{path} is not a min-char-rnn checkpoint: it is not an .npz "
+                               "file (a text? a folder?)")
     try:
-        with open(fd, "wb") as f:
-            os.umask(umask := os.umask(0o022))  # the umask, read by setting it, and set back
-            os.chmod(tmp, 0o666 & ~umask)  # as open() would make the file (mkstemp: 0o600)
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        (os.link if fresh else os.replace)(tmp, path)  # a link takes no name that is taken
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)  # the name of a link made, or what is left of a failed write
-
-
-class Checkpoint:
-    """The file a run trains, locked against every other run: each file a save writes is
-    locked before it takes the name, and the one before it let go. saved_n: what it holds."""
-
-    def __init__(self, path, fresh):
-        self.path, self.fresh, self.held = path, fresh, []
-        if fresh and os.path.lexists(path):
-            raise CommandLineError(f"{path} already exists; add --resume to go on training it, "
-                                   "or give a new path" if is_npz(path) else
-                                   f"{path} is there and is no checkpoint; give a new path")
-        self.state = None if fresh else load_checkpoint(path, lambda f: self.hold(f, path))
-        self.saved_n = self.state and self.state["n"]
-
-    def hold(self, f, path=None):
-        """Lock the open file f (where there is fcntl) until a file saved after it has its name;
-        if path is given, f must still be the file there once locked (no run has replaced it)."""
-        if fcntl:
-            self.held.append(os.dup(f.fileno()))  # a copy, open once f is closed
-            try:
-                fcntl.flock(self.held[-1], fcntl.LOCK_EX | fcntl.LOCK_NB)
-                if path and not os.path.samestat(os.fstat(self.held[-1]), os.stat(path)):
-                    raise BlockingIOError  # another run saved a new file there meanwhile
-            except BlockingIOError:
-                os.close(self.held.pop())
-                raise CommandLineError(f"{self.path} is in use by another run; let it end, or "
-                                       "give another --checkpoint") from None
-
-    def save(self, state):
-        arrays = checkpoint_arrays(state)
-        if checkpoint_problem(arrays):  # never saved, what a load refuses: a NaN that a matrix
-            raise FloatingPointError  # product made without a flag, the run said to diverge
-        try:
-            write_whole(self.path, lambda f: (np.savez(f, **arrays), self.hold(f)), self.fresh)
-        except FileExistsError:
-            raise CommandLineError(f"{self.path} was created by another run meanwhile") from None
-        except OSError as e:
-            raise CommandLineError(f"cannot save {self.path}: {e.strerror}{self.kept()}") from None
-        self.fresh, self.saved_n = False, state["n"]
-        for held in self.held[:-1]:  # the files this one replaced
-            os.close(held)
-        del self.held[:-1]
-
-    def kept(self):
-        """What the file holds, for the end of a message."""
-        return "" if self.saved_n is None else f"; {self.path} keeps iteration {self.saved_n}"
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # what numpy would warn of refuses the file too
+            with np.load(path, allow_pickle=False) as npz:
+                arrays = {name: npz[name] for name in npz.files}
+            return state_from_arrays(arrays)
+    except MemoryError:
+        raise
+    except Exception as e:  # whatever the file makes zipfile, numpy or the building raise
+        why = str(e)[:200] or type(e).__name__
+        raise CommandLineError(f"{path} is not a usable min-char-rnn checkpoint: {why}") from None
 
 
 def is_npz(path):
-    """Whether path starts as a file np.savez writes: a zip whose first entry is an .npy."""
-    with contextlib.suppress(OSError), open(path if os.path.isfile(path) else os.devnull) as f:
-        head = f.buffer.read(512)  # a zip's first header, then the name of its first entry
-        name = head[30:30 + int.from_bytes(head[26:28], "little")]
-        return head[:4] == b"PK\x03\x04" and name.endswith(b".npy")
+    """Whether path is a file as np.savez writes one: a zip whose first entry is an .npy."""
+    if not os.path.isfile(path):
+        return False
+    try:
+        with open(path, "rb") as f:
+            head = f.read(512)  # a zip's first header, then the name of its first entry
+    except OSError:
+        return False
+    name_length = int.from_bytes(head[26:28], "little")
+    name = head[30:30 + name_length]
+    return head[:4] == b"PK\x03\x04" and name.endswith(b".npy")
 
 
-class Output:
-    """sys.stdout while a script runs: each write flushed, into a pipe too; on a terminal,
-    characters that would steer it as escapes. A failed write (| head has ended, a full disk)
-    is put in the list stop, as a signal is: the run stops and saves."""
+def write_whole(path, write):
+    """Give path the file that write(f) fills, whole or not at all: a temporary file beside it
+    (its own to this process), flushed to disk, then renamed over it. Through a symlink, its
+    target is replaced; a path that is there and is no regular file (/dev/null, a FIFO) is
+    written into."""
+    if os.path.basename(path) == "":  # "folder/"
+        raise IsADirectoryError(21, "Is a directory")
+    target = os.path.realpath(path)
+    if os.path.exists(target) and not os.path.isfile(target):
+        with open(target, "wb") as f:
+            write(f)
+        return
+    folder, name = os.path.split(target)
+    temporary = os.path.join(folder, f"{name[:200]}.{os.getpid()}.tmp")
+    try:
+        with open(temporary, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(temporary)
+        raise
 
-    def __init__(self, stream, stop):
-        self.stream, self.stop, self.tty = stream, stop, stream.isatty()
-        with contextlib.suppress(AttributeError):  # what its encoding lacks, as escapes
-            stream.reconfigure(errors="backslashreplace")  # (IDLE's stdout cannot)
 
-    def write(self, text):
-        try:  # on a terminal, each line as one_line shows it
-            self.stream.write("\n".join(map(one_line, text.split("\n"))) if self.tty else text)
-            self.stream.flush()
+class Checkpoint:
+    """The file a run saves to (path None: nothing is saved) and the iteration it holds."""
+
+    def __init__(self, path, saved_n=None):
+        self.path = path
+        self.saved_n = saved_n
+
+    def save(self, state):
+        if self.path is None:
+            return
+        arrays = checkpoint_arrays(state)
+        for name in [*array_shapes(1, 1), "smooth_loss"]:
+            if not np.isfinite(arrays[name]).all():  # a NaN that a product made without a
+                raise FloatingPointError  # flag: the run has diverged, and this is no state
+        try:
+            write_whole(self.path, lambda f: np.savez(f, **arrays))
         except OSError as e:
-            self.stop.append(e)
-            with contextlib.suppress(OSError):  # nothing more goes there, at exit neither
-                os.dup2(os.open(os.devnull, os.O_WRONLY), self.stream.fileno())
+            raise CommandLineError(f"cannot save {self.path}: {e.strerror}{self.kept()}") from None
+        self.saved_n = state["n"]
 
-    def flush(self):  # each write is flushed
-        pass
+    def kept(self):
+        """What the file holds, for the end of a message."""
+        if self.saved_n is None:
+            return ""
+        return f"; {self.path} keeps iteration {self.saved_n}"
 
+
+# Generation
 
 def forward(h, ixes, params):
     """The states after reading each of ixes from state h, one at a time: lossFun's step."""
@@ -409,21 +409,32 @@ def forward(h, ixes, params):
 
 
 def generate(state, prime, length, rng, temperature=1.0):
-    """prime, and length characters drawn after reading it (the first uniformly if no prime)."""
+    """prime, and length characters drawn after reading it from a zero state (the first
+    uniformly if there is no prime)."""
     char_to_ix, ix_to_char = char_maps(state["chars"])
-    params = tuple(state[k] for k in PARAMS)
-    ixes = [char_to_ix[ch] for ch in prime] or [rng.choice(len(ix_to_char))]
+    params = [state[name] for name in PARAMS]
+    ixes = [char_to_ix[ch] for ch in prime]
+    if not ixes:
+        ixes = [rng.choice(len(ix_to_char))]
+        length -= 1
     h = np.zeros((state["hidden_size"], 1))
-    with np.errstate(over="ignore", under="ignore", invalid="raise"):  # a tiny temperature
-        for h in forward(h, ixes[:-1], params):  # gives -inf; weights too large give NaN
-            pass  # h: the state after all of the prime but its last
-        ixes += sample(h, ixes[-1], length - (not prime), params, rng, temperature)
+    # a tiny temperature gives -inf, which exp makes 0; weights too large give NaN
+    with np.errstate(over="ignore", under="ignore", invalid="raise"):
+        for state_after in forward(h, ixes[:-1], params):
+            h = state_after  # in the end: the state after all of the prime but its last
+        ixes += sample(h, ixes[-1], length, params, rng, temperature)
     return "".join(ix_to_char[ix] for ix in ixes)
 
 
+# Output: messages on stderr, each one line; stdout as a run prints to it
+
+def as_escape(match):
+    return ascii(match.group())[1:-1]  # "\x1b", "\u202e"
+
+
 def one_line(text):
-    """text with each character that is not printable (a newline, an escape) as its escape."""
-    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+    """text with each character that would steer a terminal, a tab and a newline as escapes."""
+    return BREAKING.sub(as_escape, text)
 
 
 def say(message):
@@ -431,36 +442,105 @@ def say(message):
 
 
 def plural(count, word):
-    return f"{count} {word}{'s' * (count != 1)}"
+    if count == 1:
+        return f"{count} {word}"
+    return f"{count} {word}s"
 
 
 def describe_chars(chars, most=10):
-    return ", ".join(map(repr, chars[:most])) + f" and {len(chars) - most} more" * (
-        len(chars) > most)
+    """The first `most` of chars, as Python writes them, and how many more there are."""
+    shown = ", ".join(repr(ch) for ch in chars[:most])
+    if len(chars) > most:
+        return f"{shown} and {len(chars) - most} more"
+    return shown
 
+
+class Output:
+    """sys.stdout while a script runs: each write flushed, into a pipe too; on a terminal, the
+    characters that would steer it as escapes. A failed write (| head has ended, a full disk)
+    is put in the list stop, as a signal is: the run stops and saves."""
+
+    def __init__(self, stream, stop):
+        self.stream = stream
+        self.stop = stop
+        self.terminal = stream.isatty()
+        if hasattr(stream, "reconfigure"):  # what its encoding lacks, as escapes
+            stream.reconfigure(errors="backslashreplace")
+
+    def write(self, text):
+        if self.terminal:
+            text = STEERING.sub(as_escape, text)
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except OSError as e:
+            self.stop.append(e)
+            self.silence()
+
+    def silence(self):
+        """Nothing more goes to the stream, at exit neither."""
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self.stream.fileno())
+
+    def flush(self):  # each write is flushed
+        pass
+
+
+# Training from the command line
 
 def read_text(path):
     """read_data(path), or one line that says what is wrong with the file."""
     try:
         return read_data(path)
     except UnicodeDecodeError as e:
-        raise CommandLineError(f"{path} is a checkpoint, not a text: give it as --checkpoint "
-                               f"{path}" if is_npz(path) else f"{path} is not UTF-8 text (byte "
-                               f"0x{e.object[e.start]:02x}); convert it to UTF-8 first") from None
+        if is_npz(path):
+            raise CommandLineError(f"{path} is a checkpoint, not a text: give it as "
+                                   f"--checkpoint {path}") from None
+        byte = e.object[e.start]
+        raise CommandLineError(f"{path} is not UTF-8 text (byte 0x{byte:02x}); convert it to "
+                               "UTF-8 first") from None
     except OSError as e:
         raise CommandLineError(f"cannot read {path}: {e.strerror}") from None
     except ValueError as e:  # read_data's: too long
         raise CommandLineError(str(e)) from None
 
 
-def resumed_state(args, chars, checkpoint):
-    state = checkpoint.state
+def given_or(value, default):
+    """A flag's value, or the default where it was left out (None)."""
+    if value is None:
+        return default
+    return value
+
+
+def fresh_state(args, chars):
+    """A new run's state: the hyperparameters block's values, those flags give changed."""
+    if os.path.lexists(args.checkpoint or ""):
+        if is_npz(args.checkpoint):
+            raise CommandLineError(f"{args.checkpoint} already exists; add --resume to go on "
+                                   "training it, or give a new path")
+        raise CommandLineError(f"{args.checkpoint} is there and is no checkpoint; give a new "
+                               "path")
+    seed = args.seed
+    if seed is None:
+        seed = secrets.randbits(32)
+        say(f"seed {seed} (pass --seed {seed} to repeat this run)")
+    return init_training(chars, seed, given_or(args.hidden_size, hidden_size),
+                         given_or(args.seq_length, seq_length),
+                         given_or(args.learning_rate, learning_rate),
+                         given_or(args.sample_length, sample_length))
+
+
+def resumed_state(args, chars):
+    """The state in --checkpoint, if the flags and the text agree with it."""
+    state = load_checkpoint(args.checkpoint)
     for name in ("hidden_size", "seq_length", "learning_rate", "seed", "sample_length"):
-        given, flag = getattr(args, name), "--" + name.replace("_", "-")
+        given = getattr(args, name)
+        flag = "--" + name.replace("_", "-")
         if given is not None and given != state[name]:
             raise CommandLineError(f"{flag} {given} contradicts the checkpoint's {state[name]}; "
                                    f"leave {flag} out to go on with it")
-    new, gone = sorted(set(chars) - set(state["chars"])), sorted(set(state["chars"]) - set(chars))
+    new = sorted(set(chars) - set(state["chars"]))
+    gone = sorted(set(state["chars"]) - set(chars))
     if new or gone:
         raise CommandLineError(f"{args.input} does not have the checkpoint's characters (new: "
                                f"{describe_chars(new) or 'none'}; absent: "
@@ -469,54 +549,115 @@ def resumed_state(args, chars, checkpoint):
     return state
 
 
-def run_training(args, stop, checkpoint):
+def check_length(path, data, seq_length):
+    if len(data) < seq_length + 1:
+        raise CommandLineError(f"{path} has {plural(len(data), 'character')}; training needs "
+                               f"at least seq_length + 1 = {seq_length + 1}: use a longer text "
+                               "or a smaller --seq-length")
+
+
+def catch_signals(stop):
+    """From now on SIGINT, SIGTERM and SIGHUP only ask the loop to stop (it looks once an
+    iteration), but one ignored when the run started stays ignored (nohup's SIGHUP, SIGINT in
+    a background job). Returns the handlers to put back."""
+    def ask_to_stop(signum, frame):
+        stop.append(signum)
+
+    previous = {}
+    for signum in SIGNALS:
+        if signal.getsignal(signum) != signal.SIG_IGN:
+            previous[signum] = signal.signal(signum, ask_to_stop)
+    return previous
+
+
+def put_back(handlers):
+    for signum, handler in handlers.items():
+        signal.signal(signum, handler)
+
+
+def train_until_stopped(data, state, args, stop, checkpoint):
+    """Train and save until --max-iters, a stop asked for, or divergence."""
+    save_every = given_or(args.save_every, SAVE_EVERY)
+    checkpoint.save(state)  # at once: a path that cannot be saved to is found before any work
+    with np.errstate(over="raise", divide="raise", invalid="raise"):
+        for n in train(data, state):
+            if n % save_every == 0:
+                checkpoint.save(state)
+            if n == args.max_iters or stop:
+                break
+    if checkpoint.saved_n != state["n"]:
+        checkpoint.save(state)
+
+
+def divergence(state, checkpoint):
+    """The line for a run whose numbers overflowed or turned NaN, and how to start again."""
+    rate = min(learning_rate, state["learning_rate"] / 10)
+    again = f"start again with a smaller --learning-rate, such as {rate:g}"
+    if checkpoint.path is not None:
+        again += f", and a new --checkpoint (or remove {checkpoint.path})"
+    return CommandLineError(f"training diverged at iteration {state['n']}: a number overflowed "
+                            f"or became NaN{checkpoint.kept()}; {again}")
+
+
+def summary(state, iterations, seconds):
+    """The line at the end of a run: what it did, how fast, and the loss."""
+    if iterations > seconds:
+        speed = f"{iterations / seconds:.0f} it/s"
+    else:
+        speed = f"{seconds / iterations:.2g} s/it"
+    loss = state["smooth_loss"]
+    bits = loss / state["seq_length"] / math.log(2)
+    return (f"iteration {state['n']}: {plural(iterations, 'iteration')} in {seconds:.1f} s "
+            f"({speed}), smooth loss {loss:.4f} ({bits:.3f} bits/char)")
+
+
+def ending(state, stop, checkpoint):
+    """The line after the summary: why the run stopped, and what was saved."""
+    saved = "nothing saved (no --checkpoint)"
+    if checkpoint.path is not None:
+        saved = f"saved {checkpoint.path}"
+    if not stop:
+        return saved
+    stopped = f"stopped at iteration {state['n']}; {saved}"
+    if isinstance(stop[0], OSError):
+        return f"stdout: {stop[0].strerror}; {stopped}"
+    return stopped
+
+
+def exit_status(stop):
+    """0, or 128 + the signal that stopped the run, or 1 if stdout failed."""
+    if not stop:
+        return 0
+    if isinstance(stop[0], OSError):
+        return 1
+    return 128 + stop[0]
+
+
+def run_training(args, stop):
     data, chars = read_text(args.input)
-    T = checkpoint.state["seq_length"] if args.resume else args.seq_length or seq_length
-    if len(data) < T + 1:
-        raise CommandLineError(f"{args.input} has {plural(len(data), 'character')}; training "
-                               f"needs at least seq_length + 1 = {T + 1}: use a longer text or "
-                               "a smaller --seq-length")
-    seed = secrets.randbits(32) if args.seed is None else args.seed  # a flag left out takes
-    state = resumed_state(args, chars, checkpoint) if args.resume else init_training(  # the
-        chars, seed, args.hidden_size or hidden_size, T,  # value of the block above
-        args.learning_rate or learning_rate, args.sample_length or sample_length)
-    if args.seed is None and not args.resume:
-        say(f"seed {seed} (pass --seed {seed} to repeat this run)")
+    if args.resume:
+        state = resumed_state(args, chars)
+        checkpoint = Checkpoint(args.checkpoint, state["n"])
+    else:
+        state = fresh_state(args, chars)
+        checkpoint = Checkpoint(args.checkpoint)
+    check_length(args.input, data, state["seq_length"])
     if args.max_iters is not None and args.max_iters <= state["n"]:
         say(f"{args.checkpoint} is at iteration {state['n']} already: nothing to do")
         return 0
-    n0, start = state["n"], time.perf_counter()
-    # from here on a signal only asks the loop to stop, which looks once an iteration
-    handlers = {s: signal.signal(s, lambda signum, frame: stop.append(signum)) for s in SIGNALS}
+    first_n = state["n"]
+    start = time.perf_counter()
+    handlers = catch_signals(stop)
     try:
-        if checkpoint:  # at once: a fresh run's name is its own, and saving works
-            checkpoint.save(state)
-        with np.errstate(over="raise", divide="raise", invalid="raise"):
-            for n in train(data, state):
-                if checkpoint and n % (args.save_every or SAVE_EVERY) == 0:
-                    checkpoint.save(state)
-                if n == args.max_iters or stop:
-                    break
-        if checkpoint and checkpoint.saved_n != state["n"]:
-            checkpoint.save(state)
+        train_until_stopped(data, state, args, stop, checkpoint)
     except (FloatingPointError, ValueError):  # ValueError: probabilities NaN by a silent product
-        raise CommandLineError(f"training diverged at iteration {state['n']}: a number overflowed "
-                               f"or became NaN{checkpoint.kept() if checkpoint else ''}; start "
-                               f"again with a smaller --learning-rate, such as "
-                               f"{min(learning_rate, state['learning_rate'] / 10):g}") \
-            from None
+        raise divergence(state, checkpoint) from None
     finally:
-        for s, handler in handlers.items():
-            signal.signal(s, handler)
-    elapsed, iters, loss = time.perf_counter() - start, state["n"] - n0, state["smooth_loss"]
-    speed = f"{iters / elapsed:.0f} it/s" if iters > elapsed else f"{elapsed / iters:.2g} s/it"
-    say(f"iteration {state['n']}: {plural(iters, 'iteration')} in {elapsed:.1f} s ({speed}), "
-        f"smooth loss {loss:.4f} ({loss / state['seq_length'] / math.log(2):.3f} bits/char)")
-    saved = f"saved {args.checkpoint}" if checkpoint else "nothing saved (no --checkpoint)"
-    why = f"stdout: {stop[0].strerror}; " if stop and isinstance(stop[0], OSError) else ""
-    if stop or checkpoint:
-        say(f"{why}stopped at iteration {state['n']}; {saved}" if stop else saved)
-    return (1 if why else 128 + stop[0]) if stop else 0
+        put_back(handlers)
+    say(summary(state, state["n"] - first_n, time.perf_counter() - start))
+    if stop or checkpoint.path is not None:
+        say(ending(state, stop, checkpoint))
+    return exit_status(stop)
 
 
 def run_sample_only(args):
@@ -525,25 +666,33 @@ def run_sample_only(args):
     if unknown:
         raise CommandLineError(f"--prime has characters the model does not know: "
                                f"{describe_chars(unknown)}")
-    seed = secrets.randbits(32) if args.seed is None else args.seed
-    if args.seed is None:
+    seed = args.seed
+    if seed is None:
+        seed = secrets.randbits(32)
         say(f"seed {seed} (pass --seed {seed} to repeat this sample)")
+    length = given_or(args.sample_length, state["sample_length"])
+    temperature = given_or(args.temperature, 1.0)
     try:
-        print(generate(state, args.prime, args.sample_length or state["sample_length"],
-                       np.random.RandomState(seed), args.temperature or 1.0))
+        text = generate(state, args.prime, length, np.random.RandomState(seed), temperature)
     except (FloatingPointError, ValueError):  # ValueError: probabilities NaN, as above
         raise CommandLineError(f"the weights in {args.checkpoint} are too large to compute with: "
                                "a number overflowed") from None
+    print(text)
     return 0
 
+
+# The command line
 
 def number(kind, low, high, what):
     """An argparse type: a number of kind from low to high; else the error 'is not what'."""
     def parse(text):
-        with contextlib.suppress(ValueError):
-            if low <= kind(text) <= high:  # NaN is neither
-                return kind(text)
-        raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:  # NaN is neither
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
+        return value
     return parse
 
 
@@ -552,7 +701,7 @@ class OneLineErrors(argparse.ArgumentParser):
         self.exit(2, one_line(f"{self.prog}: error: {message}") + "\n")
 
 
-def parse_args(argv=None):
+def make_parser():
     whole = number(int, 1, math.inf, "a whole number of at least 1")
     positive = number(float, 5e-324, sys.float_info.max, "a finite number above 0")
     parser = OneLineErrors(prog="min_char_rnn.py", description="Train a character-level vanilla "
@@ -562,23 +711,25 @@ def parse_args(argv=None):
     parser.add_argument("input", nargs="?", metavar="TEXT",
                         help="the UTF-8 text to train on (default: input.txt)")
     model = parser.add_argument_group("model and training (a checkpoint keeps these)")
-    model.add_argument("--hidden-size", type=number(int, 1, 10**5, "a whole number from 1 to "
-                                                    "100000"), metavar="N",
+    model.add_argument("--hidden-size", metavar="N",
+                       type=number(int, 1, 10**5, "a whole number from 1 to 100000"),
                        help=f"neurons in the hidden layer (default: {hidden_size})")
     model.add_argument("--seq-length", type=whole, metavar="N",
                        help=f"characters per chunk, steps to unroll (default: {seq_length})")
     model.add_argument("--learning-rate", type=positive, metavar="LR",
                        help=f"Adagrad's learning rate (default: {learning_rate})")
-    model.add_argument("--seed", metavar="N", type=number(int, 0, 2**32 - 1, "a whole number "
-                                                          "from 0 to 2**32-1"),
+    model.add_argument("--seed", metavar="N",
+                       type=number(int, 0, 2**32 - 1, "a whole number from 0 to 2**32-1"),
                        help="to repeat a run or a sample exactly (default: a fresh one, shown)")
-    model.add_argument("--sample-length", metavar="N", type=number(
-        int, 1, MAX_SAMPLE_LENGTH, f"a whole number from 1 to {MAX_SAMPLE_LENGTH}"),
-        help=f"characters in each sample, and what --sample-only prints (default: "
-             f"{sample_length})")
+    model.add_argument("--sample-length", metavar="N",
+                       type=number(int, 1, MAX_SAMPLE_LENGTH,
+                                   f"a whole number from 1 to {MAX_SAMPLE_LENGTH}"),
+                       help="characters in each sample, and what --sample-only prints "
+                       f"(default: {sample_length})")
     run = parser.add_argument_group("stopping and saving")
     run.add_argument("--max-iters", type=whole, metavar="N",
-                     help="stop once iterations 0..N-1 have run (default: run until Ctrl-C)")
+                     help="stop when the iteration count reaches N, a resumed run's earlier "
+                     "iterations included (default: run until Ctrl-C)")
     run.add_argument("--checkpoint", metavar="PATH", help="save the training state to this "
                      ".npz file at the start, now and then, at the end and on Ctrl-C")
     run.add_argument("--save-every", type=whole, metavar="N",
@@ -592,24 +743,47 @@ def parse_args(argv=None):
                      help="text the sample starts with and continues (default: none)")
     gen.add_argument("--temperature", type=positive, metavar="T", help="divides the logits: "
                      "below 1 likelier characters, above 1 more varied ones (default: 1.0)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def combination_problem(args):
+    """What is wrong with the flags taken together, or None."""
+    if args.checkpoint is not None and os.path.basename(args.checkpoint) == "":
+        return "--checkpoint needs a file name, such as model.npz"
+    needing = [flag for flag in ("resume", "sample_only", "save_every") if getattr(args, flag)]
+    if needing and not args.checkpoint:
+        return f"--{needing[0].replace('_', '-')} needs --checkpoint PATH"
+    if args.sample_only:
+        return sampling_problem(args)
+    if args.prime or args.temperature:
+        return "--prime and --temperature go with --sample-only"
+    return None
+
+
+def sampling_problem(args):
+    """What is wrong with the flags of --sample-only, or None."""
+    if args.resume:
+        return "--resume trains, --sample-only generates"
     training = [args.hidden_size, args.seq_length, args.learning_rate, args.max_iters,
                 args.save_every]
-    for ok, message in [  # what must hold, and the error if it does not
-        (args.checkpoint != "", "--checkpoint needs a file name, such as model.npz"),
-        (args.checkpoint or not (args.resume or args.sample_only),
-         f"--{'resume' if args.resume else 'sample-only'} needs --checkpoint PATH"),
-        (not (args.resume and args.sample_only), "--resume trains, --sample-only generates"),
-        (not (args.sample_only and any(training)), "--hidden-size, --seq-length, "
-         "--learning-rate, --max-iters and --save-every are for training, not --sample-only"),
-        (args.sample_only or not (args.prime or args.temperature),
-         "--prime and --temperature go with --sample-only"),
-        (args.checkpoint or not args.save_every, "--save-every needs --checkpoint PATH"),
-        (not (args.sample_only and args.input), "--sample-only reads no TEXT: leave it out"),
-    ]:
-        if not ok:
-            parser.error(message)
-    args.input = args.input or "input.txt"
+    if any(value is not None for value in training):
+        return ("--hidden-size, --seq-length, --learning-rate, --max-iters and --save-every "
+                "are for training, not --sample-only")
+    if args.input:
+        return "--sample-only reads no TEXT: leave it out"
+    return None
+
+
+def parse_args(argv=None):
+    parser = make_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)} (a checkpoint goes after "
+                     "--checkpoint, as in --checkpoint model.npz)")
+    problem = combination_problem(args)
+    if problem:
+        parser.error(problem)
+    args.input = given_or(args.input, "input.txt")
     return args
 
 
@@ -617,26 +791,21 @@ def run(argv, stop):
     args = parse_args(argv)
     if args.sample_only:
         return run_sample_only(args)
-    checkpoint = args.checkpoint and Checkpoint(args.checkpoint, fresh=not args.resume)
-    try:
-        return run_training(args, stop, checkpoint)
-    finally:
-        for held in checkpoint.held if checkpoint else []:  # the lock, let go
-            os.close(held)
+    return run_training(args, stop)
 
 
 def main(argv=None, job=run, prog="min_char_rnn.py", smaller="--hidden-size or --seq-length"):
     """job(argv, stop)'s exit status, whatever a user can meet said in one line on stderr."""
-    stop, stdout = [], sys.stdout
+    stop = []
+    stdout = sys.stdout
+    if stdout is None:
+        say(f"{prog}: error: stdout is closed; give it a file or a pipe to print to")
+        return 1
+    sys.stdout = Output(stdout, stop)
     try:
-        if stdout is None:
-            raise CommandLineError("stdout is closed; give it a file or a pipe to print to")
-        sys.stdout = Output(stdout, stop)
         status = job(argv, stop)
-        if stop and not status:  # stdout failed where nothing else stopped for it: a reader
-            if isinstance(stop[0], BrokenPipeError):  # gone (| head) is no news, a full disk is
-                return 1
-            raise CommandLineError(f"cannot write to stdout: {stop[0].strerror}")
+        if stop and status == 0:  # stdout failed where nothing else stopped for it
+            return stdout_failed(stop[0])
         return status
     except CommandLineError as e:
         say(f"{prog}: error: {e}")
@@ -649,6 +818,13 @@ def main(argv=None, job=run, prog="min_char_rnn.py", smaller="--hidden-size or -
         return 130
     finally:
         sys.stdout = stdout
+    return 1
+
+
+def stdout_failed(error):
+    """A reader gone away (| head) is no news; a full disk is said."""
+    if not isinstance(error, BrokenPipeError):
+        raise CommandLineError(f"cannot write to stdout: {error.strerror}")
     return 1
 
 
