@@ -14,12 +14,13 @@ does so on TEXT (default input.txt) and on a generated text of 3000 distinct cha
 signals sends one or two signals (SIGINT, SIGTERM), a moment apart, at a random moment to each
 of RUNS training runs with a checkpoint (fresh and resumed in turn, saving every 1, 7 or 1000
 iterations) and checks that none ends in a traceback, a warning or "Exception ignored", that
-the checkpoint loads and holds the iteration the stop line names, and that no
-min-char-rnn-*.tmp is left.
+the checkpoint loads and holds the iteration the stop line names, and that no temporary
+file (PATH.PID.tmp) is left.
 """
 import argparse
 import collections
 import contextlib
+import functools
 import glob
 import io
 import os
@@ -134,9 +135,9 @@ def speed(args):
     for name, data in texts.items():
         vocab_size = len(set(data))
         iters = args.iters or (2000 if vocab_size < 500 else 300)
-        runs = {"script": lambda: script_stdout(data, 1, iters),
-                "gist done well": lambda: gist_done_well_stdout(data, 1, iters),
-                "gist, one-hot": lambda: gist_stdout(data, 1, iters)}
+        runs = {"script": functools.partial(script_stdout, data, 1, iters),
+                "gist done well": functools.partial(gist_done_well_stdout, data, 1, iters),
+                "gist, one-hot": functools.partial(gist_stdout, data, 1, iters)}
         best, outputs = {}, {}
         names = list(runs)
         for repeat in range(args.repeats):
@@ -161,7 +162,7 @@ def save(args):
         state = min_char_rnn.init_training(sorted(set(data)), 0)
         with tempfile.TemporaryDirectory() as folder:
             path = os.path.join(folder, "model.npz")
-            checkpoint, times = min_char_rnn.Checkpoint(path, fresh=True), []
+            checkpoint, times = min_char_rnn.Checkpoint(path), []
             for _ in range(10):
                 start = time.perf_counter()
                 checkpoint.save(state)
@@ -230,15 +231,15 @@ def signals(args):
                       f"{proc.returncode}: {'; '.join(problems)}; stderr: {err!r}")
     print(f"{args.runs} runs, {bad} with a problem (a traceback, a warning, 'Exception "
           "ignored', an unexpected status, a checkpoint that does not load or is not at the "
-          "iteration its stop line names, a min-char-rnn-*.tmp left); "
+          "iteration its stop line names, a temporary file left); "
           + ", ".join(f"{count} {outcome}" for outcome, count in outcomes.most_common()))
 
 
 def judge(status, err, path, folder):
     """What became of a run that was sent signals, and what is wrong with it (a list)."""
     problems = []
-    if glob.glob(os.path.join(folder, "min-char-rnn-*.tmp")):
-        problems.append("a min-char-rnn-*.tmp is left")
+    if glob.glob(os.path.join(folder, "*.tmp")):
+        problems.append("a temporary file is left")
     try:
         saved_n = min_char_rnn.load_checkpoint(path)["n"] if os.path.exists(path) else None
     except min_char_rnn.CommandLineError as e:

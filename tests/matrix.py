@@ -285,8 +285,9 @@ def main():
             break
         print("\n#%d  %s" % (i + 1, name))
         for message, labels in messages.items():
+            counts = collections.Counter(labels)
             print("     %s\n       in %s" % (message, ", ".join(
-                l + " x%d" % c * (c > 1) for l, c in collections.Counter(labels).items())))
+                "%s x%d" % (label, count) for label, count in counts.items())))
     ok = all(c.startswith("passed") for r in rows for c in r[2:])
     print("\n%s; %.0f s" % ("all passed" if ok else "FAILURES", time.time() - start))
     return 0 if ok else 1
