@@ -210,6 +210,7 @@ import warnings
 
 PARAMS = ("Wxh", "Whh", "Why", "bh", "by")  # the names of the parameters in a training state
 SETTINGS = ("hidden_size", "seq_length", "sample_length", "seed", "n", "p")  # whole numbers
+RNG = ("rng_keys", "rng_pos", "rng_has_gauss", "rng_cached_gaussian")  # RandomState.get_state()
 SIGNALS = [getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
            if hasattr(signal, name)]  # Windows has no SIGHUP
 SAVE_EVERY = 1000  # iterations between saves
@@ -230,8 +231,7 @@ def array_shapes(hidden_size, vocab_size):
     """The shape of each array of a training state."""
     H, V = hidden_size, vocab_size
     shapes = {"Wxh": (H, V), "Whh": (H, H), "Why": (V, H), "bh": (H, 1), "by": (V, 1)}
-    for name in PARAMS:
-        shapes["m" + name] = shapes[name]  # Adagrad's memory, the shape of its parameter
+    shapes.update({"m" + name: shape for name, shape in shapes.items()})  # Adagrad's memories
     shapes["hprev"] = (H, 1)
     return shapes
 
@@ -244,11 +244,7 @@ def checkpoint_arrays(state):
     arrays["vocab"] = np.array([ord(ch) for ch in state["chars"]], dtype=np.int64)
     for name in array_shapes(1, 1):
         arrays[name] = state[name]
-    keys, pos, has_gauss, cached_gaussian = state["rng"].get_state()[1:]
-    arrays["rng_keys"] = keys
-    arrays["rng_pos"] = np.int64(pos)
-    arrays["rng_has_gauss"] = np.int64(has_gauss)
-    arrays["rng_cached_gaussian"] = np.float64(cached_gaussian)
+    arrays.update(zip(RNG, state["rng"].get_state()[1:]))
     arrays.update(history_arrays(state))
     return arrays
 
@@ -270,8 +266,7 @@ def history_arrays(state):
 
 def state_from_arrays(arrays):
     """The training state a checkpoint's arrays hold; ValueError if they are not a checkpoint's."""
-    required = [*SETTINGS, "learning_rate", "smooth_loss", "vocab", *array_shapes(1, 1),
-                "rng_keys", "rng_pos", "rng_has_gauss", "rng_cached_gaussian"]
+    required = [*SETTINGS, "learning_rate", "smooth_loss", "vocab", *array_shapes(1, 1), *RNG]
     missing = [name for name in required if name not in arrays]
     if missing:
         raise ValueError(f"it lacks the entries {describe_chars(missing, 4)}")
@@ -285,8 +280,7 @@ def state_from_arrays(arrays):
             raise ValueError(f"{name} has the shape {arrays[name].shape}, not {shape}")
         state[name] = arrays[name].astype(np.float64)
     state["rng"] = np.random.RandomState()
-    state["rng"].set_state(("MT19937", arrays["rng_keys"], int(arrays["rng_pos"]),
-                            int(arrays["rng_has_gauss"]), float(arrays["rng_cached_gaussian"])))
+    state["rng"].set_state(("MT19937", *(arrays[name] for name in RNG)))
     state["losses"] = loss_history(arrays)
     state["samples"] = sample_history(arrays)
     state["loss_sum"] = float(arrays.get("loss_sum", math.nan))  # unknown: saved before it was
@@ -295,20 +289,18 @@ def state_from_arrays(arrays):
 
 def loss_history(arrays):
     """(n, smooth_loss, mean raw loss) at each iteration line kept; None for a mean not kept."""
-    if "loss_n" not in arrays:  # saved by version 1
-        return []
-    ns, smooth = arrays["loss_n"].tolist(), arrays["loss"].tolist()
-    raw = arrays.get("raw_loss", np.full(len(ns), np.nan)).tolist()
+    ns = arrays.get("loss_n", np.empty(0)).tolist()  # none: saved by version 1
+    smooth = arrays.get("loss", np.empty(0)).tolist()
+    raw = arrays.get("raw_loss", np.full(len(ns), np.nan)).tolist()  # none: by version 2
     raw = [None if math.isnan(mean) else mean for mean in raw]
     return list(zip(ns, smooth, raw))
 
 
 def sample_history(arrays):
     """(n, text) for each sample kept."""
-    if "sample_n" not in arrays:  # saved by version 1
-        return []
-    texts = ["".join(map(chr, codes)) for codes in arrays["samples"].tolist()]
-    return list(zip(arrays["sample_n"].tolist(), texts))
+    ns = arrays.get("sample_n", np.empty(0)).tolist()  # none: saved by version 1
+    texts = ["".join(map(chr, codes)) for codes in arrays.get("samples", np.empty(0)).tolist()]
+    return list(zip(ns, texts))
 
 
 def load_checkpoint(path):
@@ -333,13 +325,11 @@ def load_checkpoint(path):
 
 def is_npz(path):
     """Whether path is a file as np.savez writes one: a zip whose first entry is an .npy."""
-    if not os.path.isfile(path):
+    if not os.path.isfile(path):  # a FIFO would wait for a writer
         return False
-    try:
-        with open(path, "rb") as f:
-            head = f.read(512)  # a zip's first header, then the name of its first entry
-    except OSError:
-        return False
+    head = b""
+    with contextlib.suppress(OSError), open(path, "rb") as f:
+        head = f.read(512)  # a zip's first header, then the name of its first entry
     name_length = int.from_bytes(head[26:28], "little")
     name = head[30:30 + name_length]
     return head[:4] == b"PK\x03\x04" and name.endswith(b".npy")
@@ -475,12 +465,8 @@ class Output:
             self.stream.flush()
         except OSError as e:
             self.stop.append(e)
-            self.silence()
-
-    def silence(self):
-        """Nothing more goes to the stream, at exit neither."""
-        with contextlib.suppress(OSError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), self.stream.fileno())
+            with contextlib.suppress(OSError):  # nothing more goes there, at exit neither
+                os.dup2(os.open(os.devnull, os.O_WRONLY), self.stream.fileno())
 
     def flush(self):  # each write is flushed
         pass
@@ -512,18 +498,29 @@ def given_or(value, default):
     return value
 
 
-def fresh_state(args, chars):
-    """A new run's state: the hyperparameters block's values, those flags give changed."""
-    if os.path.lexists(args.checkpoint or ""):
-        if is_npz(args.checkpoint):
-            raise CommandLineError(f"{args.checkpoint} already exists; add --resume to go on "
-                                   "training it, or give a new path")
-        raise CommandLineError(f"{args.checkpoint} is there and is no checkpoint; give a new "
-                               "path")
-    seed = args.seed
+def drawn_seed(seed, what):
+    """seed, or a fresh one, said, where it was left out."""
     if seed is None:
         seed = secrets.randbits(32)
-        say(f"seed {seed} (pass --seed {seed} to repeat this run)")
+        say(f"seed {seed} (pass --seed {seed} to repeat this {what})")
+    return seed
+
+
+def refuse_taken(path):
+    """A fresh run takes no path that is there already."""
+    if not os.path.lexists(path):
+        return
+    if is_npz(path):
+        raise CommandLineError(f"{path} already exists; add --resume to go on training it, or "
+                               "give a new path")
+    raise CommandLineError(f"{path} is there and is no checkpoint; give a new path")
+
+
+def fresh_state(args, chars):
+    """A new run's state: the hyperparameters block's values, those flags give changed."""
+    if args.checkpoint is not None:
+        refuse_taken(args.checkpoint)
+    seed = drawn_seed(args.seed, "run")
     return init_training(chars, seed, given_or(args.hidden_size, hidden_size),
                          given_or(args.seq_length, seq_length),
                          given_or(args.learning_rate, learning_rate),
@@ -568,11 +565,6 @@ def catch_signals(stop):
         if signal.getsignal(signum) != signal.SIG_IGN:
             previous[signum] = signal.signal(signum, ask_to_stop)
     return previous
-
-
-def put_back(handlers):
-    for signum, handler in handlers.items():
-        signal.signal(signum, handler)
 
 
 def train_until_stopped(data, state, args, stop, checkpoint):
@@ -653,23 +645,21 @@ def run_training(args, stop):
     except (FloatingPointError, ValueError):  # ValueError: probabilities NaN by a silent product
         raise divergence(state, checkpoint) from None
     finally:
-        put_back(handlers)
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
     say(summary(state, state["n"] - first_n, time.perf_counter() - start))
     if stop or checkpoint.path is not None:
         say(ending(state, stop, checkpoint))
     return exit_status(stop)
 
 
-def run_sample_only(args):
+def run_sample_only(args, stop):
     state = load_checkpoint(args.checkpoint)
     unknown = sorted(set(args.prime) - set(state["chars"]))
     if unknown:
         raise CommandLineError(f"--prime has characters the model does not know: "
                                f"{describe_chars(unknown)}")
-    seed = args.seed
-    if seed is None:
-        seed = secrets.randbits(32)
-        say(f"seed {seed} (pass --seed {seed} to repeat this sample)")
+    seed = drawn_seed(args.seed, "sample")
     length = given_or(args.sample_length, state["sample_length"])
     temperature = given_or(args.temperature, 1.0)
     try:
@@ -678,7 +668,9 @@ def run_sample_only(args):
         raise CommandLineError(f"the weights in {args.checkpoint} are too large to compute with: "
                                "a number overflowed") from None
     print(text)
-    return 0
+    if stop and not isinstance(stop[0], BrokenPipeError):  # a reader gone (| head): no news
+        raise CommandLineError(f"cannot write to stdout: {stop[0].strerror}")
+    return exit_status(stop)
 
 
 # The command line
@@ -778,8 +770,8 @@ def parse_args(argv=None):
     parser = make_parser()
     args, extra = parser.parse_known_args(argv)
     if extra:
-        parser.error(f"unrecognized arguments: {' '.join(extra)} (a checkpoint goes after "
-                     "--checkpoint, as in --checkpoint model.npz)")
+        parser.error(f"unrecognized arguments: {' '.join(extra)}; TEXT is the one argument "
+                     "without a flag: give a checkpoint as --checkpoint PATH")
     problem = combination_problem(args)
     if problem:
         parser.error(problem)
@@ -790,7 +782,7 @@ def parse_args(argv=None):
 def run(argv, stop):
     args = parse_args(argv)
     if args.sample_only:
-        return run_sample_only(args)
+        return run_sample_only(args, stop)
     return run_training(args, stop)
 
 
@@ -803,10 +795,7 @@ def main(argv=None, job=run, prog="min_char_rnn.py", smaller="--hidden-size or -
         return 1
     sys.stdout = Output(stdout, stop)
     try:
-        status = job(argv, stop)
-        if stop and status == 0:  # stdout failed where nothing else stopped for it
-            return stdout_failed(stop[0])
-        return status
+        return job(argv, stop)
     except CommandLineError as e:
         say(f"{prog}: error: {e}")
     except MemoryError:
@@ -818,13 +807,6 @@ def main(argv=None, job=run, prog="min_char_rnn.py", smaller="--hidden-size or -
         return 130
     finally:
         sys.stdout = stdout
-    return 1
-
-
-def stdout_failed(error):
-    """A reader gone away (| head) is no news; a full disk is said."""
-    if not isinstance(error, BrokenPipeError):
-        raise CommandLineError(f"cannot write to stdout: {error.strerror}")
     return 1
 
 
