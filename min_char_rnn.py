@@ -313,7 +313,7 @@ def load_checkpoint(path):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # what numpy would warn of refuses the file too
-            with np.load(path, allow_pickle=False) as npz:
+            with open(path, "rb") as f, np.load(f, allow_pickle=False) as npz:
                 arrays = {name: npz[name] for name in npz.files}
             return state_from_arrays(arrays)
     except MemoryError:
@@ -498,14 +498,6 @@ def given_or(value, default):
     return value
 
 
-def drawn_seed(seed, what):
-    """seed, or a fresh one, said, where it was left out."""
-    if seed is None:
-        seed = secrets.randbits(32)
-        say(f"seed {seed} (pass --seed {seed} to repeat this {what})")
-    return seed
-
-
 def refuse_taken(path):
     """A fresh run takes no path that is there already."""
     if not os.path.lexists(path):
@@ -520,7 +512,7 @@ def fresh_state(args, chars):
     """A new run's state: the hyperparameters block's values, those flags give changed."""
     if args.checkpoint is not None:
         refuse_taken(args.checkpoint)
-    seed = drawn_seed(args.seed, "run")
+    seed = given_or(args.seed, secrets.randbits(32))  # said once the first save has worked
     return init_training(chars, seed, given_or(args.hidden_size, hidden_size),
                          given_or(args.seq_length, seq_length),
                          given_or(args.learning_rate, learning_rate),
@@ -570,7 +562,6 @@ def catch_signals(stop):
 def train_until_stopped(data, state, args, stop, checkpoint):
     """Train and save until --max-iters, a stop asked for, or divergence."""
     save_every = given_or(args.save_every, SAVE_EVERY)
-    checkpoint.save(state)  # at once: a path that cannot be saved to is found before any work
     with np.errstate(over="raise", divide="raise", invalid="raise"):
         for n in train(data, state):
             if n % save_every == 0:
@@ -637,6 +628,9 @@ def run_training(args, stop):
     if args.max_iters is not None and args.max_iters <= state["n"]:
         say(f"{args.checkpoint} is at iteration {state['n']} already: nothing to do")
         return 0
+    checkpoint.save(state)  # at once: a path that cannot be saved to is found before any work
+    if args.seed is None and not args.resume:
+        say(f"seed {state['seed']} (pass --seed {state['seed']} to repeat this run)")
     first_n = state["n"]
     start = time.perf_counter()
     handlers = catch_signals(stop)
@@ -659,7 +653,10 @@ def run_sample_only(args, stop):
     if unknown:
         raise CommandLineError(f"--prime has characters the model does not know: "
                                f"{describe_chars(unknown)}")
-    seed = drawn_seed(args.seed, "sample")
+    seed = args.seed
+    if seed is None:
+        seed = secrets.randbits(32)
+        say(f"seed {seed} (pass --seed {seed} to repeat this sample)")
     length = given_or(args.sample_length, state["sample_length"])
     temperature = given_or(args.temperature, 1.0)
     try:

@@ -1,9 +1,9 @@
+"""What the tests share: the texts, a small trained model, ways to run the scripts as a user
+does (in this process or in one of their own), and the check of a mistake's one line."""
 import contextlib
 import io
 import os
-import resource
 import signal
-import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -14,141 +14,92 @@ import pytest
 import min_char_rnn
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "min_char_rnn.py"
 INPUT = ROOT / "input.txt"
 FORMAT_1 = Path(__file__).parent / "data" / "format1.npz"  # written by version 1.0.0
-SECONDS = 20  # for one run of the script: a regression that trains forever fails instead
 SHORT_TEXT = "the cat sat on the mat; the rat ran at the cat.\n"
 # A small model on SHORT_TEXT: 48 characters, so that with chunks of 6 the data pointer goes
 # back to 0 every 7 iterations
 SMALL = ["--hidden-size", 8, "--seq-length", 6, "--learning-rate", 0.05, "--sample-length", 30]
-# For a run that is to end on its own (an error, a signal): should it not, it ends here and
-# its test fails at once, instead of training until the alarm of run_main
+SEED = ["--seed", 9]
+# For a run that is to end on its own (an error, a signal): should it not, it ends here
 BOUND = ["--max-iters", 1000]
+WHOLE = 110  # iterations of the run that trained `model`
 
 
-class RanTooLong(Exception):
-    pass
+class Terminal(io.TextIOWrapper):
+    """A stdout as a terminal is to the script: isatty() is true. What was written: written()."""
+
+    def __init__(self):
+        super().__init__(io.BytesIO(), encoding="utf-8", newline="")
+
+    def isatty(self):
+        return True
 
 
-def too_long(signum, frame):
-    raise RanTooLong(f"still running after {SECONDS} s")
+def written(stream):
+    """What was written to a stream made on an io.BytesIO."""
+    stream.flush()
+    return stream.buffer.getvalue().decode("utf-8")
 
 
-def open_files():
-    """{(descriptor, device, inode)} of the regular files open in this process, where the
-    system lists its descriptors."""
-    folder = next((f for f in ("/proc/self/fd", "/dev/fd") if os.path.isdir(f)), None)
-    files = set()
-    for fd in map(int, os.listdir(folder) if folder else []):
-        try:
-            st = os.fstat(fd)
-        except OSError:  # the descriptor that listed the others, closed since
-            continue
-        if stat.S_ISREG(st.st_mode):
-            files.add((fd, st.st_dev, st.st_ino))
-    return files
-
-
-@contextlib.contextmanager
-def closing_what_it_leaves_open():
-    """Regular files opened within the block and still open after it are closed, as the end
-    of a process closes them (a Checkpoint object holds its file's lock while it lives)."""
-    before = open_files()
-    try:
-        yield
-    finally:
-        for fd, device, inode in open_files() - before:
-            os.close(fd)
-
-
-def run_main(capsys, *args, main=min_char_rnn.main):
-    """main(args) in this process: (exit status, stdout, stderr). It must leave no file open
-    (a checkpoint's lock held on would refuse the next run of this process)."""
-    old, before = signal.signal(signal.SIGALRM, too_long), open_files()
-    signal.setitimer(signal.ITIMER_REAL, SECONDS)
+def run_main(capsys, *args, stdout=None, main=min_char_rnn.main):
+    """main(args) in this process, stdout being the given stream if any: (exit status, stdout,
+    stderr), as capsys saw them."""
+    old_stdout = sys.stdout
+    if stdout is not None:
+        sys.stdout = stdout
     try:
         status = main([str(a) for a in args])
     except SystemExit as e:  # argparse's own errors
         status = e.code
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
-    assert open_files() <= before, "main() left a file open"
+        sys.stdout = old_stdout
     out, err = capsys.readouterr()
     return status, out, err
 
 
-def captured_main(*args, main=min_char_rnn.main):
-    """run_main without capsys, for fixtures that outlive a test: stdout and stderr of its
-    own."""
+def trains(capsys, *args, stdout=None):
+    """A run that ends well: (stdout, stderr)."""
+    status, out, err = run_main(capsys, *args, stdout=stdout)
+    assert status == 0, err
+    return out, err
+
+
+def quietly(main, *args):
+    """main(args) with stdout and stderr of its own, for fixtures: (status, stdout, stderr)."""
     out, err = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", newline=""), io.StringIO()
-    before = open_files()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         status = main([str(a) for a in args])
-    assert open_files() <= before, "main() left a file open"
-    out.flush()
-    return status, out.buffer.getvalue().decode("utf-8"), err.getvalue()
+    return status, written(out), err.getvalue()
 
 
-def another_run(*args):
-    """main(args) started while a run goes on in this process, as a second process would be:
-    with stdout of its own. Its exit status; what it says on stderr goes where the first's does."""
-    stdout = sys.stdout
-    sys.stdout = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
-    try:
-        return min_char_rnn.main([str(a) for a in args])
-    finally:
-        sys.stdout = stdout
+def one_error_line(status, err, *words, code=1, prog="min_char_rnn.py"):
+    """The run ended with status code and said one line on stderr, its error, holding each of
+    words, without a traceback or a warning."""
+    assert status == code, err
+    assert len(err.splitlines()) == 1 and err.endswith("\n"), err
+    assert err.startswith(f"{prog}: error: "), err
+    assert "Traceback" not in err and "Warning" not in err
+    for word in words:
+        assert str(word) in err
 
 
-def script_env(**changes):
-    """The environment of this process without PYTHONUNBUFFERED (so that what is seen of
-    the script's buffering is its own), with changes (a value of None removes a name)."""
-    env = dict(os.environ, **changes)
-    env.pop("PYTHONUNBUFFERED", None)
-    return {k: v for k, v in env.items() if v is not None}
+def npz_arrays(path):
+    with np.load(path, allow_pickle=False) as f:
+        return {k: f[k] for k in f.files}
 
 
-def limit_memory(megabytes):
-    """A preexec_fn: the process may map at most megabytes, so a runaway allocation fails
-    at once instead of swapping."""
-    def limit():
-        resource.setrlimit(resource.RLIMIT_AS, (megabytes * 2**20, megabytes * 2**20))
-    return limit
+def same_arrays(a, b):
+    """Two checkpoints' arrays, equal name for name, dtype and value (NaN equal to NaN)."""
+    assert a.keys() == b.keys()
+    for name in a:
+        assert np.asarray(a[name]).dtype == np.asarray(b[name]).dtype, name
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
 
 
-def run_script(*args, script=SCRIPT, env=None, **kwargs):
-    """A script in a process of its own, as a user runs it, from the project's folder."""
-    kwargs.setdefault("cwd", ROOT)
-    kwargs.setdefault("capture_output", "stdout" not in kwargs)
-    return subprocess.run([sys.executable, str(script), *map(str, args)], text=True, timeout=60,
-                          env=env or script_env(), **kwargs)
-
-
-def start_python(*args, **kwargs):
-    """python with args, still running, from the project's folder, at a low priority (so that
-    the tests in this process keep a core while it runs beside them); stdout and stderr are
-    pipes of bytes unless given."""
-    kwargs.setdefault("stdout", subprocess.PIPE)
-    kwargs.setdefault("stderr", subprocess.PIPE)
-    return subprocess.Popen([sys.executable, *map(str, args)], env=script_env(), cwd=ROOT,
-                            bufsize=0, preexec_fn=lambda: os.nice(10), **kwargs)
-
-
-def interfering(monkeypatch, at_iteration, act):
-    """Make min_char_rnn's lossFun call act() as iteration at_iteration of a run begins
-    (counted from the first call after this, so from the start of the next run)."""
-    calls = []
-    real = min_char_rnn.lossFun
-
-    def lossFun(*args):
-        calls.append(1)  # first: a run that act() starts counts on from here
-        if len(calls) == at_iteration + 1:
-            act()
-        return real(*args)
-
-    monkeypatch.setattr(min_char_rnn, "lossFun", lossFun)
+def temporary_files(folder):
+    """What a save would leave behind if it did not clean up."""
+    return sorted(p.name for p in Path(folder).glob("*.tmp"))
 
 
 def train_to(data, state, n):
@@ -162,40 +113,35 @@ def train_to(data, state, n):
 def small_model(rng, hidden_size, vocab_size, scale, recurrent=None, output=None):
     """Random parameters (Wxh, Whh, Why, bh, by): normal, times scale (Wxh, bh), recurrent (Whh)
     and output (Why, by), the last two being scale unless given."""
-    recurrent = scale if recurrent is None else recurrent
-    output = scale if output is None else output
+    if recurrent is None:
+        recurrent = scale
+    if output is None:
+        output = scale
     return (rng.randn(hidden_size, vocab_size) * scale,
             rng.randn(hidden_size, hidden_size) * recurrent,
             rng.randn(vocab_size, hidden_size) * output, rng.randn(hidden_size, 1) * scale,
             rng.randn(vocab_size, 1) * output)
 
 
-def npz_arrays(path):
-    with np.load(path, allow_pickle=False) as f:
-        return {k: f[k] for k in f.files}
-
-
-def one_error_line(status, err, *words, code=1):
-    """The run ended with status code and said one line on stderr, min_char_rnn.py's error,
-    holding each of words, without a traceback or a warning."""
-    assert status == code, err
-    assert len(err.splitlines()) == 1 and err.endswith("\n"), err
-    assert err.startswith("min_char_rnn.py: error: "), err
-    assert "Traceback" not in err and "Warning" not in err
-    for word in words:
-        assert str(word) in err
-
-
-def leftovers(folder):
-    """What a save would leave behind if it did not clean up: its temporary files."""
-    return sorted(p.name for p in Path(folder).glob("min-char-rnn-*.tmp"))
+def start_python(*args, ignoring=(), stdout=subprocess.PIPE):
+    """python with args, running, from the project's folder, at a low priority (the tests in
+    this process keep a core), with the signals `ignoring` ignored, as nohup ignores SIGHUP;
+    stdout and stderr are pipes of bytes, and buffering is the script's own."""
+    def prepare():
+        os.nice(10)
+        for signum in ignoring:
+            signal.signal(signum, signal.SIG_IGN)
+    env = dict(os.environ)
+    env.pop("PYTHONUNBUFFERED", None)
+    return subprocess.Popen([sys.executable, *map(str, args)], env=env, cwd=ROOT, bufsize=0,
+                            stdout=stdout, stderr=subprocess.PIPE, preexec_fn=prepare)
 
 
 @pytest.fixture(scope="session", autouse=True)
 def early_starts(request, tmp_path_factory):
     """A test module may define start_early(tmp_path_factory): it is called as the session's
-    first test begins, if a test of the module is to run, so that what it starts (processes)
-    runs on another core while this process runs the tests before the module's."""
+    first test begins, if a test of the module is to run, so that the processes it starts run
+    on another core while this process runs the tests before the module's."""
     modules = {getattr(item, "module", None) for item in request.session.items}
     for module in sorted(modules - {None}, key=lambda module: module.__name__):
         if hasattr(module, "start_early"):
@@ -209,7 +155,28 @@ def input_text():
 
 @pytest.fixture
 def short_text(tmp_path):
-    """A text so short that the data pointer wraps every few iterations."""
+    """SHORT_TEXT in a file: the data pointer wraps every few iterations."""
     path = tmp_path / "short.txt"
     path.write_text(SHORT_TEXT, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def whole_run(tmp_path_factory):
+    """WHOLE iterations on SHORT_TEXT in one run, saving every 50: (its stdout, the folder it
+    saved m.npz in)."""
+    folder = tmp_path_factory.mktemp("whole")
+    (folder / "short.txt").write_text(SHORT_TEXT, encoding="utf-8")
+    status, out, err = quietly(min_char_rnn.main, folder / "short.txt", "--checkpoint",
+                               folder / "m.npz", *SEED, *SMALL, "--max-iters", WHOLE,
+                               "--save-every", 50)
+    assert status == 0, err
+    return out, folder
+
+
+@pytest.fixture
+def model(tmp_path, whole_run):
+    """The checkpoint of whole_run, at iteration WHOLE, a copy of this test's own."""
+    path = tmp_path / "model.npz"
+    path.write_bytes((whole_run[1] / "m.npz").read_bytes())
     return path

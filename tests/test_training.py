@@ -153,15 +153,24 @@ def test_the_first_sample_is_drawn_from_the_first_input(capsys):
 
 
 def test_the_history_kept_is_what_the_run_printed(capsys):
-    """At each `iter` line the loop keeps (n, smooth_loss), and it keeps the sample printed at
-    iteration 0 and at each 100 * 2**k: here 0, 100 and 200, not 300."""
+    """At each `iter` line the loop keeps (n, smooth_loss, the mean of the chunks' own losses
+    since the line before), and it keeps the sample printed at iteration 0 and at each
+    100 * 2**k: here 0, 100 and 200, not 300."""
     state = init_training(sorted(set(SHORT_TEXT)), 3, hidden_size=4, seq_length=3,
                           sample_length=30)
-    train_to(SHORT_TEXT, state, 301)
+    smooth_losses = [state["smooth_loss"]]
+    for n in range(301):
+        train_to(SHORT_TEXT, state, n + 1)
+        smooth_losses.append(state["smooth_loss"])
+    # each chunk's own loss, from smooth_loss = smooth_loss * 0.999 + loss * 0.001
+    chunk_losses = [(after - before * 0.999) / 0.001
+                    for before, after in zip(smooth_losses, smooth_losses[1:])]
     printed = re.findall(r"----\n (.*?) \n----\niter (\d+), loss: (\d+\.\d{6})\n",
                          capsys.readouterr().out, re.DOTALL)
     assert [int(n) for sample, n, loss in printed] == [0, 100, 200, 300]
-    assert [(n, "%f" % loss) for n, loss in state["losses"]] == [
+    assert [(n, "%f" % smooth) for n, smooth, raw in state["losses"]] == [
         (int(n), loss) for sample, n, loss in printed]
+    means = [chunk_losses[0]] + [np.mean(chunk_losses[n - 99:n + 1]) for n in (100, 200, 300)]
+    assert [raw for n, smooth, raw in state["losses"]] == pytest.approx(means, rel=1e-9)
     assert state["samples"] == [(int(n), sample) for sample, n, loss in printed if n != "300"]
     assert all(len(sample) == 30 for n, sample in state["samples"])
