@@ -1,22 +1,15 @@
-"""lossFun against independent computations: central differences and a worked example."""
+"""lossFun against independent computations: central differences and two worked examples;
+and the gradient check a learner runs, tests/gradient_check.py."""
 import math
+import re
 
 import numpy as np
 import pytest
 
-from conftest import small_model
+import gradient_check
+from conftest import INPUT, small_model
+from gradient_check import central_difference
 from min_char_rnn import lossFun
-
-
-def central_difference(inputs, targets, hprev, params, param, i, h=1e-5):
-    """d loss / d param[i] as (loss(param[i] + h) - loss(param[i] - h)) / 2h."""
-    old = param[i]
-    param[i] = old + h
-    plus = lossFun(inputs, targets, hprev, params)[0]
-    param[i] = old - h
-    minus = lossFun(inputs, targets, hprev, params)[0]
-    param[i] = old
-    return (plus - minus) / (2 * h)
 
 
 def numerical_gradients(inputs, targets, hprev, params):
@@ -124,6 +117,69 @@ def test_known_answer():
     np.testing.assert_allclose(dWhh, [[ln3 / 2]], rtol=1e-14)
     # and the state after one step is the first hidden state, 1/2
     assert lossFun([0], [0], np.zeros((1, 1)), params)[-1] == pytest.approx(0.5, rel=1e-14)
+
+
+def test_known_answer_through_time():
+    """The same chunk with Whh = 1, the second column of Wxh moved to -1/2 so that the forward
+    pass is unchanged: dhnext = ln 3 now reaches step 0. docs/bptt.md works it out by hand
+    ("A second worked example: the gradient through time")."""
+    params = (np.array([[math.atanh(0.5), -0.5]]), np.ones((1, 1)),
+              np.array([[2 * math.log(3)], [0.0]]), np.zeros((1, 1)), np.zeros((2, 1)))
+    loss, dWxh, dWhh, dWhy, dbh, dby, hlast = lossFun([0, 1], [0, 1], np.zeros((1, 1)), params)
+    ln3 = math.log(3)
+    assert loss == pytest.approx(math.log(8 / 3), rel=1e-14)
+    assert hlast == pytest.approx(0, abs=1e-15)
+    np.testing.assert_allclose(dby, [[0.25], [-0.25]], rtol=1e-14)
+    np.testing.assert_allclose(dWhy, [[-0.125], [0.125]], rtol=1e-14)
+    np.testing.assert_allclose(dbh, [[11 * ln3 / 8]], rtol=1e-14)
+    np.testing.assert_allclose(dWxh, [[3 * ln3 / 8, ln3]], rtol=1e-14)
+    np.testing.assert_allclose(dWhh, [[ln3 / 2]], rtol=1e-14)
+
+
+LINE = re.compile(r"(-?\d+\.\d{6}), (-?\d+\.\d{6}) => (\d\.\d{6}e[-+]\d\d)")
+HEADER = re.compile(r"(\w+) \((\d+) x (\d+)\): (\d+) random entries of the (\d+) neither 0 nor "
+                    r"clipped")
+
+
+def matched(lines):
+    """gradient_check's output: its header lines and its check lines, as matches."""
+    return ([HEADER.fullmatch(line) for line in lines if HEADER.fullmatch(line)],
+            [LINE.fullmatch(line) for line in lines if LINE.fullmatch(line)])
+
+
+def test_the_gradient_check_prints_small_relative_errors(capsys):
+    """python tests/gradient_check.py: five entries of each parameter, numerical and analytic
+    alike to the six decimals shown, relative errors below 1e-6; and Wxh's zero columns (the
+    characters not among the 25 read) left out."""
+    read = set(INPUT.read_text(encoding="utf-8")[:25])
+    gradient_check.main([str(INPUT)])
+    lines = capsys.readouterr().out.splitlines()
+    headers, checks = matched(lines)
+    assert lines[0] == "data has 37809 characters, 61 unique."
+    assert [h.group(1, 4) for h in headers] == [(name, "5") for name in "Wxh Whh Why bh by".split()]
+    assert [h[5] for h in headers[:2]] == [str(10 * len(read)), "100"]
+    assert len(checks) == 25 == len(lines) - 3 - len(headers)
+    numerical, analytic, errors = (np.array([float(m[i]) for m in checks]) for i in (1, 2, 3))
+    assert np.abs(numerical - analytic).max() <= 1e-6
+    assert errors.max() < 1e-6
+
+
+def test_the_gradient_check_leaves_zero_and_clipped_entries_out(capsys):
+    """Character 0 is never read, so Wxh's column 0 is 0; the model is sure of it, and it never
+    comes, so d loss / d by[0] is about 8, clipped to 5: 20 entries of Wxh are left to check,
+    and 2 of by."""
+    rng = np.random.RandomState(1)
+    params = small_model(rng, 10, 3, 0.5)
+    params[4][0] = 8.0
+    inputs, targets, hprev = [1, 2, 2, 1, 1, 2, 1, 2], [2, 2, 1, 1, 2, 1, 2, 1], np.zeros((10, 1))
+    assert central_difference(inputs, targets, hprev, params, params[4], (0, 0)) > 7.9
+    gradient_check.check(inputs, targets, hprev, params, rng, checks=3)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "Wxh (10 x 3): 3 random entries of the 20 neither 0 nor clipped"
+    assert lines[-3] == "by (3 x 1): 2 random entries of the 2 neither 0 nor clipped"
+    errors = [float(m[3]) for m in matched(lines)[1]]
+    assert len(errors) == 14
+    assert max(errors) < 1e-6
 
 
 def test_a_chunk_is_two_halves_joined_by_the_returned_state():
