@@ -281,26 +281,21 @@ def state_from_arrays(arrays):
         state[name] = arrays[name].astype(np.float64)
     state["rng"] = np.random.RandomState()
     state["rng"].set_state(("MT19937", *(arrays[name] for name in RNG)))
-    state["losses"] = loss_history(arrays)
-    state["samples"] = sample_history(arrays)
+    state["losses"], state["samples"] = history(arrays)
     state["loss_sum"] = float(arrays.get("loss_sum", math.nan))  # unknown: saved before it was
     return state
 
 
-def loss_history(arrays):
-    """(n, smooth_loss, mean raw loss) at each iteration line kept; None for a mean not kept."""
-    ns = arrays.get("loss_n", np.empty(0)).tolist()  # none: saved by version 1
+def history(arrays):
+    """The losses (n, smooth_loss, mean raw loss or None) and the samples (n, text) kept: none
+    in a checkpoint of version 1, no mean in one of version 2."""
+    loss_n = arrays.get("loss_n", np.empty(0)).tolist()
     smooth = arrays.get("loss", np.empty(0)).tolist()
-    raw = arrays.get("raw_loss", np.full(len(ns), np.nan)).tolist()  # none: by version 2
+    raw = arrays.get("raw_loss", np.full(len(loss_n), np.nan)).tolist()
     raw = [None if math.isnan(mean) else mean for mean in raw]
-    return list(zip(ns, smooth, raw))
-
-
-def sample_history(arrays):
-    """(n, text) for each sample kept."""
-    ns = arrays.get("sample_n", np.empty(0)).tolist()  # none: saved by version 1
+    sample_n = arrays.get("sample_n", np.empty(0)).tolist()
     texts = ["".join(map(chr, codes)) for codes in arrays.get("samples", np.empty(0)).tolist()]
-    return list(zip(ns, texts))
+    return list(zip(loss_n, smooth, raw)), list(zip(sample_n, texts))
 
 
 def load_checkpoint(path):

@@ -520,10 +520,10 @@ function lossHint() {
     `guess (log\u2082 ${D.vocab.length} bits), so it lags behind the model.`;
   if (D.raw_losses.some(loss => loss !== null)) hint += " Grey: the raw loss, the chunks' own " +
     "losses averaged over the 100 iterations up to each point (iteration 0 alone). Adagrad's " +
-    `first step moves each weight by about the learning rate, ${D.learning_rate}, many times ` +
-    "the 0.01 scale they start at, so the raw loss of the first iterations can jump far above " +
-    "the uniform guess (to 9-14 bits/char with 100 neurons on input.txt); the point at 100 " +
-    "averages the jump in.";
+    `first step moves each weight with a gradient by about the learning rate, ${D.learning_rate}` +
+    ", where the weights were drawn at a scale of 0.01: the losses of the first iterations can " +
+    "jump far above the uniform guess (on input.txt with the defaults, to 9-14 bits/char at " +
+    "iterations 2 to 5), a jump the point at 100 averages in.";
   return hint + ` Orange: this model on the whole of ${D.text_name} from a zero state (the ` +
     `text below is its first ${plural(chars.length, "character")}); on a text it never trained ` +
     "on, that measures how well it generalises.";
