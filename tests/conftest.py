@@ -1,10 +1,6 @@
-"""What the tests share: the texts, a small trained model, ways to run the scripts as a user
-does (in this process or in one of their own), and the check of a mistake's one line."""
+"""What the tests share: texts, a small trained model, ways to run the script, the one line."""
 import contextlib
 import io
-import os
-import signal
-import subprocess
 import sys
 from pathlib import Path
 
@@ -21,8 +17,7 @@ SHORT_TEXT = "the cat sat on the mat; the rat ran at the cat.\n"
 # back to 0 every 7 iterations
 SMALL = ["--hidden-size", 8, "--seq-length", 6, "--learning-rate", 0.05, "--sample-length", 30]
 SEED = ["--seed", 9]
-# For a run that is to end on its own (an error, a signal): should it not, it ends here
-BOUND = ["--max-iters", 1000]
+BOUND = ["--max-iters", 1000]  # for a run that is to end on its own (an error, a signal)
 WHOLE = 110  # iterations of the run that trained `model`
 
 
@@ -43,8 +38,7 @@ def written(stream):
 
 
 def run_main(capsys, *args, stdout=None, main=min_char_rnn.main):
-    """main(args) in this process, stdout being the given stream if any: (exit status, stdout,
-    stderr), as capsys saw them."""
+    """main(args) in this process, with stdout the given stream if any: (status, out, err)."""
     old_stdout = sys.stdout
     if stdout is not None:
         sys.stdout = stdout
@@ -67,15 +61,15 @@ def trains(capsys, *args, stdout=None):
 
 def quietly(main, *args):
     """main(args) with stdout and stderr of its own, for fixtures: (status, stdout, stderr)."""
-    out, err = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", newline=""), io.StringIO()
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", newline="")
+    err = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         status = main([str(a) for a in args])
     return status, written(out), err.getvalue()
 
 
 def one_error_line(status, err, *words, code=1, prog="min_char_rnn.py"):
-    """The run ended with status code and said one line on stderr, its error, holding each of
-    words, without a traceback or a warning."""
+    """Status code, and one line on stderr: the error, with each of words; no traceback."""
     assert status == code, err
     assert len(err.splitlines()) == 1 and err.endswith("\n"), err
     assert err.startswith(f"{prog}: error: "), err
@@ -97,9 +91,9 @@ def same_arrays(a, b):
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)
 
 
-def temporary_files(folder):
-    """What a save would leave behind if it did not clean up."""
-    return sorted(p.name for p in Path(folder).glob("*.tmp"))
+def files(folder):
+    """The regular files in a folder, by name: a temporary file left behind is one of them."""
+    return {p.name: p.read_bytes() for p in sorted(Path(folder).iterdir()) if p.is_file()}
 
 
 def train_to(data, state, n):
@@ -111,8 +105,7 @@ def train_to(data, state, n):
 
 
 def small_model(rng, hidden_size, vocab_size, scale, recurrent=None, output=None):
-    """Random parameters (Wxh, Whh, Why, bh, by): normal, times scale (Wxh, bh), recurrent (Whh)
-    and output (Why, by), the last two being scale unless given."""
+    """Random (Wxh, Whh, Why, bh, by): normal times scale, recurrent (Whh), output (Why, by)."""
     if recurrent is None:
         recurrent = scale
     if output is None:
@@ -123,27 +116,10 @@ def small_model(rng, hidden_size, vocab_size, scale, recurrent=None, output=None
             rng.randn(vocab_size, 1) * output)
 
 
-def start_python(*args, ignoring=(), stdout=subprocess.PIPE):
-    """python with args, running, from the project's folder, at a low priority (the tests in
-    this process keep a core), with the signals `ignoring` ignored, as nohup ignores SIGHUP;
-    stdout and stderr are pipes of bytes, and buffering is the script's own."""
-    def prepare():
-        os.nice(10)
-        for signum in ignoring:
-            signal.signal(signum, signal.SIG_IGN)
-    env = dict(os.environ)
-    env.pop("PYTHONUNBUFFERED", None)
-    return subprocess.Popen([sys.executable, *map(str, args)], env=env, cwd=ROOT, bufsize=0,
-                            stdout=stdout, stderr=subprocess.PIPE, preexec_fn=prepare)
-
-
 @pytest.fixture(scope="session", autouse=True)
 def early_starts(request, tmp_path_factory):
-    """A test module may define start_early(tmp_path_factory): it is called as the session's
-    first test begins, if a test of the module is to run, so that the processes it starts run
-    on another core while this process runs the tests before the module's."""
-    modules = {getattr(item, "module", None) for item in request.session.items}
-    for module in sorted(modules - {None}, key=lambda module: module.__name__):
+    """A module's start_early(tmp_path_factory), as the session begins, if its tests are to run."""
+    for module in {item.module for item in request.session.items}:
         if hasattr(module, "start_early"):
             module.start_early(tmp_path_factory)
 
@@ -155,7 +131,6 @@ def input_text():
 
 @pytest.fixture
 def short_text(tmp_path):
-    """SHORT_TEXT in a file: the data pointer wraps every few iterations."""
     path = tmp_path / "short.txt"
     path.write_text(SHORT_TEXT, encoding="utf-8")
     return path
@@ -163,8 +138,7 @@ def short_text(tmp_path):
 
 @pytest.fixture(scope="session")
 def whole_run(tmp_path_factory):
-    """WHOLE iterations on SHORT_TEXT in one run, saving every 50: (its stdout, the folder it
-    saved m.npz in)."""
+    """WHOLE iterations on SHORT_TEXT, saving every 50: (its stdout, the folder of its m.npz)."""
     folder = tmp_path_factory.mktemp("whole")
     (folder / "short.txt").write_text(SHORT_TEXT, encoding="utf-8")
     status, out, err = quietly(min_char_rnn.main, folder / "short.txt", "--checkpoint",

@@ -1,22 +1,18 @@
-"""Checkpoints: a run stopped and resumed is the run never stopped, history included; a save
-is whole or not made; what is no checkpoint, or no checkpoint of this text and these flags,
-is refused in one line."""
-import contextlib
+"""Checkpoints: stopped and resumed, older formats, a failed save, starting again."""
 import io
 import os
-import pickle
 import re
 import resource
 import signal
-import zipfile
 
 import numpy as np
 import pytest
 
-from conftest import (BOUND, FORMAT_1, SEED, SHORT_TEXT, SMALL, WHOLE, npz_arrays,
-                      one_error_line, run_main, same_arrays, temporary_files, train_to, trains,
-                      written)
+from conftest import (BOUND, FORMAT_1, SEED, SHORT_TEXT, SMALL, WHOLE, files, npz_arrays,
+                      one_error_line, run_main, same_arrays, train_to, trains, written)
 from min_char_rnn import PARAMS, checkpoint_arrays, load_checkpoint
+
+SIGNALS = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP]
 
 
 class SignalOnLine(io.TextIOWrapper):
@@ -33,135 +29,86 @@ class SignalOnLine(io.TextIOWrapper):
         return super().write(text)
 
 
-@contextlib.contextmanager
-def handled_as_in_a_shell(signum):
-    """signum handled as a shell leaves it to Python, also where pytest started with it
-    ignored (`... &` in a script); the handler of the test session after."""
-    found = signal.signal(signum, signal.default_int_handler)
-    try:
-        yield
-    finally:
-        signal.signal(signum, found)
+@pytest.fixture
+def signals_as_in_a_shell():
+    """The signals handled as a shell leaves them, even under `trap "" INT`; restored after."""
+    found = {signum: signal.signal(signum, signal.default_int_handler) for signum in SIGNALS}
+    yield
+    for signum, handler in found.items():
+        signal.signal(signum, handler)
 
 
-# Stopped and resumed
-
-def test_a_fresh_run_saves_its_checkpoint_and_nothing_else(whole_run):
-    out, folder = whole_run
-    assert sorted(p.name for p in folder.iterdir()) == ["m.npz", "short.txt"]
-    assert load_checkpoint(folder / "m.npz")["n"] == WHOLE
-
-
-def test_runs_stopped_by_max_iters_and_resumed_are_the_run_never_stopped(
-        tmp_path, short_text, capsys, whole_run):
-    """Stopped after the first iteration, where the text wraps (every 7), in the middle and
-    where a sample is kept next (100), then resumed (with flags that agree, once): what they
-    print and the checkpoint they leave, array for array, the history included."""
-    path = tmp_path / "parts.npz"
+@pytest.mark.parametrize("signum", SIGNALS, ids=lambda signum: signum.name)
+def test_a_run_stopped_and_resumed_is_the_run_never_stopped(
+        tmp_path, short_text, capsys, whole_run, signals_as_in_a_shell, signum):
+    """Stopped by --max-iters at 1, 7 (the text wraps), 57 and 100 (a sample is next); by the
+    signal as iteration 100 prints its line (it finishes, is saved and said); at the end, twice.
+    Resumed through a symlink, which stays one: what it prints and the arrays it leaves."""
+    path = tmp_path / "m.npz"
     parts = trains(capsys, short_text, "--checkpoint", path, *SEED, *SMALL, "--max-iters", 1)[0]
-    for stop, flags in [(7, SMALL), (57, []), (100, []), (WHOLE, [])]:
-        data_line, rest = trains(capsys, short_text, "--checkpoint", path, "--resume", *flags,
-                                 "--max-iters", stop)[0].split("\n", 1)
-        assert data_line == "data has 48 characters, 14 unique."
-        parts += rest
+    link = tmp_path / "link.npz"
+    link.symlink_to(path)
+    resume = [short_text, "--checkpoint", link, "--resume"]
+    for stop, flags in [(7, SMALL), (57, []), (100, [])]:
+        parts += trains(capsys, *resume, *flags, "--max-iters", stop)[0]
+    stdout = SignalOnLine(signum, "iter 100,")
+    status, out, err = run_main(capsys, *resume, *BOUND, stdout=stdout)
+    assert status == 128 + signum and signal.getsignal(signum) is signal.default_int_handler
+    assert err.splitlines()[-1] == f"stopped at iteration 101; saved {link}"
+    parts += written(stdout)
+    for stop in (WHOLE, WHOLE):
+        parts += trains(capsys, *resume, "--max-iters", stop)[0]
     out, folder = whole_run
-    assert parts == out
+    data_line = "data has 48 characters, 14 unique.\n"
+    assert parts.count(data_line) == 7
+    assert parts.replace(data_line, "") == out.replace(data_line, "")
     same_arrays(npz_arrays(path), npz_arrays(folder / "m.npz"))
-
-
-SIGNALS = [signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)]
-
-
-@pytest.mark.parametrize("signum", [s for s in SIGNALS if s], ids=lambda s: s.name)
-def test_a_signal_while_training_stops_the_run_which_saves_and_resumes_exactly(
-        tmp_path, short_text, capsys, whole_run, signum):
-    """The signal comes as iteration 100 prints its line: that iteration finishes, is saved
-    and said; the handler the run found is put back; resumed, the run is the one never
-    stopped."""
-    path, stdout = tmp_path / "m.npz", SignalOnLine(signum, "iter 100,")
-    with handled_as_in_a_shell(signum):
-        status, out, err = run_main(capsys, short_text, "--checkpoint", path, *SEED, *SMALL,
-                                    *BOUND, stdout=stdout)
-        assert signal.getsignal(signum) is signal.default_int_handler
-    assert status == 128 + signum and err.startswith("iteration 101: 101 iterations in ")
-    assert err.splitlines()[1:] == [f"stopped at iteration 101; saved {path}"]
-    rest = trains(capsys, short_text, "--checkpoint", path, "--resume", "--max-iters", WHOLE)[0]
-    out, folder = whole_run
-    assert written(stdout) + rest.split("\n", 1)[1] == out
-    same_arrays(npz_arrays(path), npz_arrays(folder / "m.npz"))
-    assert temporary_files(tmp_path) == []
+    assert link.is_symlink() and list(files(tmp_path)) == ["link.npz", "m.npz", "short.txt"]
+    assert list(files(folder)) == ["m.npz", "short.txt"]
 
 
 def test_ctrl_c_before_training_ends_the_run_at_once_and_without_a_checkpoint_saves_nothing(
-        tmp_path, short_text, capsys):
-    with handled_as_in_a_shell(signal.SIGINT):
-        status, out, err = run_main(capsys, short_text, *SEED, *BOUND, "--checkpoint",
-                                    tmp_path / "m.npz", stdout=SignalOnLine(signal.SIGINT, "data"))
-        assert (status, err) == (130, "min_char_rnn.py: interrupted\n")
-        assert sorted(p.name for p in tmp_path.iterdir()) == ["short.txt"]
-        status, out, err = run_main(capsys, short_text, *SEED, *SMALL, *BOUND,
-                                    stdout=SignalOnLine(signal.SIGINT, "iter 0,"))
+        tmp_path, short_text, capsys, signals_as_in_a_shell):
+    status, out, err = run_main(capsys, short_text, *SEED, *BOUND, "--checkpoint",
+                                tmp_path / "m.npz", stdout=SignalOnLine(signal.SIGINT, "data"))
+    assert (status, err) == (130, "min_char_rnn.py: interrupted\n")
+    assert list(files(tmp_path)) == ["short.txt"]
+    status, out, err = run_main(capsys, short_text, *SEED, *SMALL, *BOUND,
+                                stdout=SignalOnLine(signal.SIGINT, "iter 0,"))
     assert status == 130
     assert err.splitlines()[1] == "stopped at iteration 1; nothing saved (no --checkpoint)"
 
 
-def test_a_format_1_checkpoint_loads_with_no_history_and_resumes_exactly(tmp_path, short_text,
-                                                                         capsys):
-    """Written by version 1.0.0 after 30 iterations on SHORT_TEXT: its numbers are the ones
-    np.load reads, its history is empty; resumed, it trains on as its state does here."""
-    state, arrays = load_checkpoint(FORMAT_1), npz_arrays(FORMAT_1)
+def test_checkpoints_of_formats_1_and_2_resume_exactly_without_the_history_they_lack(
+        model, short_text, capsys):
+    """FORMAT_1 (version 1.0.0, 30 iterations on SHORT_TEXT) has no history; format 2 no mean
+    raw loss nor running sum: its points have none, nor has the first after the resume."""
+    state = load_checkpoint(FORMAT_1)
+    arrays = npz_arrays(FORMAT_1)
     assert state["n"] == 30 and state["losses"] == [] and state["samples"] == []
     for name in (*PARAMS, *("m" + k for k in PARAMS), "hprev", "smooth_loss", "n", "p"):
         np.testing.assert_array_equal(state[name], arrays[name], err_msg=name)
-    path = tmp_path / "m.npz"
-    path.write_bytes(FORMAT_1.read_bytes())
-    trains(capsys, short_text, "--checkpoint", path, "--resume", "--max-iters", 101)
-    train_to(SHORT_TEXT, state, 101)
-    same_arrays(npz_arrays(path), checkpoint_arrays(state))
-    assert load_checkpoint(path)["losses"][0][2] is None  # no mean of the chunks before 30
-
-
-def test_a_format_2_history_resumes_without_the_means_it_did_not_keep(model, short_text,
-                                                                      capsys):
-    """Format 2 kept no mean raw loss and no running sum: its points have no mean, nor has the
-    first line after the resume; the lines after have the means a run of today's has."""
+    format_1 = model.parent / "format1.npz"
+    format_1.write_bytes(FORMAT_1.read_bytes())
     arrays = npz_arrays(model)
     del arrays["raw_loss"], arrays["loss_sum"]
     format_2 = model.parent / "format2.npz"
     np.savez(format_2, format_version=np.int64(2), **arrays)
-    for path in (model, format_2):
+    for path in (format_1, model, format_2):
         trains(capsys, short_text, "--checkpoint", path, "--resume", "--max-iters", 301)
-    today, old = load_checkpoint(model)["losses"], load_checkpoint(format_2)["losses"]
-    assert [(n, smooth) for n, smooth, raw in old] == [(n, smooth) for n, smooth, raw in today]
+    train_to(SHORT_TEXT, state, 301)
+    same_arrays(npz_arrays(format_1), checkpoint_arrays(state))
+    assert load_checkpoint(format_1)["losses"][0][2] is None  # no mean of the chunks before 30
+    today = load_checkpoint(model)["losses"]
+    old = load_checkpoint(format_2)["losses"]
     assert [n for n, smooth, raw in today] == [0, 100, 200, 300]
     assert all(raw > 0 for n, smooth, raw in today)
-    assert [raw for n, smooth, raw in old] == [None, None, None, today[3][2]]
+    assert old == [(n, smooth, None) for n, smooth, raw in today[:3]] + today[3:]
 
 
-def test_resuming_at_max_iters_already_does_nothing(model, short_text, capsys):
-    before = model.read_bytes()
-    out, err = trains(capsys, short_text, "--checkpoint", model, "--resume", "--max-iters",
-                      WHOLE)
-    assert out == "data has 48 characters, 14 unique.\n"
-    assert f"iteration {WHOLE}" in err and "nothing to do" in err
-    assert model.read_bytes() == before
-
-
-def test_a_resume_through_a_symlink_updates_its_target(model, short_text, tmp_path, capsys):
-    link = tmp_path / "link.npz"
-    link.symlink_to(model)
-    trains(capsys, short_text, "--checkpoint", link, "--resume", "--max-iters", WHOLE + 5)
-    assert link.is_symlink() and os.readlink(link) == str(model)
-    assert npz_arrays(model)["n"] == WHOLE + 5 and temporary_files(tmp_path) == []
-
-
-# A save that fails
-
-@pytest.mark.skipif(not hasattr(signal, "SIGXFSZ"), reason="no RLIMIT_FSIZE")
 def test_a_save_that_fails_keeps_the_previous_checkpoint(model, short_text, capsys):
-    """A disk that takes 4 kB more of any file (RLIMIT_FSIZE): a resume saves at once, before
-    it trains, and that save fails; the checkpoint is as it was, no temporary file is left."""
-    before = model.read_bytes()
+    """A disk that takes 4 kB more of any file: a resume saves at once, and that save fails."""
+    before = files(model.parent)
     limits = resource.getrlimit(resource.RLIMIT_FSIZE)
     found = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write beyond fails, as ENOSPC does
     resource.setrlimit(resource.RLIMIT_FSIZE, (4096, limits[1]))
@@ -173,29 +120,7 @@ def test_a_save_that_fails_keeps_the_previous_checkpoint(model, short_text, caps
     resuming, err = err.split("\n", 1)
     assert resuming == f"resuming {model} at iteration {WHOLE}" and "\n----" not in out
     one_error_line(status, err, f"cannot save {model}: ", f"{model} keeps iteration {WHOLE}")
-    assert model.read_bytes() == before and temporary_files(model.parent) == []
-
-
-PATHS = {  # where a fresh run cannot save or will not: the words of its line, and its status
-    "a missing folder": ("{tmp}/new/m.npz", ["cannot save {tmp}/new/m.npz: "], 1),
-    "a file taken for a folder": ("{tmp}/short.txt/m.npz", ["cannot save", "Not a dir"], 1),
-    "a name of 256 bytes": ("{tmp}/" + "m" * 252 + ".npz", ["cannot save", "too long"], 1),
-    "a folder's path": ("{tmp}/models/", ["--checkpoint needs a file name"], 2),
-    "/dev/null": ("/dev/null", ["/dev/null is there and is no checkpoint"], 1),
-    "a text": ("{tmp}/short.txt", ["short.txt is there and is no checkpoint"], 1),
-    "a checkpoint": ("{tmp}/model.npz", ["model.npz already exists", "--resume"], 1),
-}
-
-
-@pytest.mark.parametrize("path,words,code", PATHS.values(), ids=PATHS.keys())
-def test_a_fresh_run_refuses_a_path_it_cannot_or_may_not_save_to_before_it_trains(
-        model, short_text, tmp_path, capsys, path, words, code):
-    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
-    path = path.format(tmp=tmp_path)
-    status, out, err = run_main(capsys, short_text, "--checkpoint", path, *SEED, *BOUND)
-    one_error_line(status, err, *(word.format(tmp=tmp_path) for word in words), code=code)
-    assert "\n----" not in out
-    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    assert files(model.parent) == before
 
 
 def test_after_a_divergence_the_line_says_how_to_start_again_and_that_works(
@@ -213,116 +138,5 @@ def test_after_a_divergence_the_line_says_how_to_start_again_and_that_works(
     trains(capsys, *again, "--checkpoint", tmp_path / "new.npz")
     path.unlink()
     trains(capsys, *again, "--checkpoint", path)
-    assert npz_arrays(path)["n"] == 20 and temporary_files(tmp_path) == []
-
-
-# What is not a checkpoint
-
-class Trap:
-    """Unpickling this would create the file named: the proof that nothing was unpickled."""
-
-    def __init__(self, path):
-        self.path = path
-
-    def __reduce__(self):
-        return open, (str(self.path), "w")
-
-
-def saved(**changes):
-    """A maker of a bad checkpoint: the good one's arrays with changes (a function of the
-    arrays; None removes the entry), saved as np.savez saves them."""
-    def make(path, arrays):
-        for name, change in changes.items():
-            if change is None:
-                del arrays[name]
-            else:
-                arrays[name] = change(arrays)
-        np.savez(path, **arrays)
-    return make
-
-
-def truncated(path, arrays):
-    np.savez(path, **arrays)
-    path.write_bytes(path.read_bytes()[:3000])
-
-
-def python_2_header(path, arrays):
-    """Wxh's .npy header as numpy on Python 2 wrote it, (8L, 14L): numpy warns as it reads it."""
-    np.savez(path, **arrays)
-    with zipfile.ZipFile(path) as npz:
-        entries = {name: npz.read(name) for name in npz.namelist()}
-    entries["Wxh.npy"] = entries["Wxh.npy"].replace(b"(8, 14), }  ", b"(8L, 14L), }")
-    with zipfile.ZipFile(path, "w") as npz:
-        for name, data in entries.items():
-            npz.writestr(name, data)
-
-
-def zipped_document(path, arrays):  # as a .docx or an .epub is
-    with zipfile.ZipFile(path, "w") as document:
-        document.writestr("word/document.xml", "<w:document/>")
-
-
-def contents(path):
-    """The bytes of a file; None for what is no file."""
-    if path.is_file():
-        return path.read_bytes()
-    return None
-
-
-NOT_AN_NPZ = "is not a min-char-rnn checkpoint: it is not an .npz file"
-UNUSABLE = "is not a usable min-char-rnn checkpoint: "
-BAD_CHECKPOINTS = {  # how a bad checkpoint is made, and words of the line that refuses it
-    "missing": (lambda path, arrays: None, ["no checkpoint at"]),
-    "a folder": (lambda path, arrays: path.mkdir(), [NOT_AN_NPZ]),
-    "/dev/null": (lambda path, arrays: path.symlink_to("/dev/null"), [NOT_AN_NPZ]),
-    "a text": (lambda path, arrays: path.write_text(SHORT_TEXT), [NOT_AN_NPZ]),
-    "a pickle": (lambda path, arrays: path.write_bytes(pickle.dumps(Trap(path.parent / "trap"))),
-                 [NOT_AN_NPZ]),
-    "a zip, as a .docx is": (zipped_document, [NOT_AN_NPZ]),
-    "a truncated checkpoint": (truncated, [UNUSABLE]),
-    "a pickled object inside": (saved(vocab=lambda a: np.array([Trap("trap")], dtype=object)),
-                                [UNUSABLE, "allow_pickle"]),
-    "another program's .npz": (lambda path, arrays: np.savez(path, w=np.ones(3)),
-                               [UNUSABLE, "lacks the entries"]),
-    "an entry missing": (saved(mWhh=None), [UNUSABLE, "lacks the entries 'mWhh'"]),
-    "the wrong shape": (saved(Whh=lambda a: a["Whh"][:5]), [UNUSABLE, "Whh has the shape"]),
-    "a header numpy warns of": (python_2_header, [UNUSABLE, "Python 2"]),
-}
-
-
-@pytest.mark.parametrize("how", [["--sample-only"], ["short.txt", "--resume", *BOUND]],
-                         ids=["sampling", "resuming"])
-@pytest.mark.parametrize("make,words", BAD_CHECKPOINTS.values(), ids=BAD_CHECKPOINTS.keys())
-def test_a_bad_checkpoint_gets_one_line_and_is_left_as_it_is(
-        model, short_text, tmp_path, capsys, monkeypatch, how, make, words):
-    path = tmp_path / "bad.npz"
-    make(path, npz_arrays(model))
-    before = contents(path)
-    monkeypatch.chdir(tmp_path)
-    status, out, err = run_main(capsys, "--checkpoint", path, *how)
-    one_error_line(status, err, path, *words)
-    assert "\n----" not in out and contents(path) == before
-    assert not (tmp_path / "trap").exists() and temporary_files(tmp_path) == []
-
-
-DISAGREEMENTS = {  # the text, the flags, and the words of the line that refuses them
-    "--hidden-size": (SHORT_TEXT, ["--hidden-size", 13], "--hidden-size 13 contradicts the "
-                                                         "checkpoint's 8; leave --hidden-size"),
-    "--seq-length": (SHORT_TEXT, ["--seq-length", 7], "--seq-length 7 contradicts"),
-    "--learning-rate": (SHORT_TEXT, ["--learning-rate", 0.1], "--learning-rate 0.1 contradicts"),
-    "--seed": (SHORT_TEXT, ["--seed", 5], "--seed 5 contradicts"),
-    "--sample-length": (SHORT_TEXT, ["--sample-length", 41], "--sample-length 41 contradicts"),
-    "other characters": (SHORT_TEXT.replace("c", "k"), [], "characters (new: 'k'; absent: 'c')"),
-    "one more character": (SHORT_TEXT + "é", [], "characters (new: 'é'; absent: none)"),
-}
-
-
-@pytest.mark.parametrize("text,flags,words", DISAGREEMENTS.values(), ids=DISAGREEMENTS.keys())
-def test_resume_refuses_flags_or_a_text_that_disagree_with_the_checkpoint(
-        model, tmp_path, capsys, text, flags, words):
-    before = model.read_bytes()
-    (tmp_path / "text.txt").write_text(text, encoding="utf-8")
-    status, out, err = run_main(capsys, tmp_path / "text.txt", "--checkpoint", model, "--resume",
-                                *flags, *BOUND)
-    one_error_line(status, err, words)
-    assert "\n----" not in out and model.read_bytes() == before
+    assert npz_arrays(path)["n"] == 20
+    assert list(files(tmp_path)) == ["m.npz", "new.npz", "short.txt"]
