@@ -1,6 +1,8 @@
 """What the tests share: texts, a small trained model, ways to run the script, the one line."""
 import contextlib
+import errno
 import io
+import os
 import sys
 from pathlib import Path
 
@@ -29,6 +31,13 @@ class Terminal(io.TextIOWrapper):
 
     def isatty(self):
         return True
+
+
+class FullDisk(io.StringIO):
+    """A stdout on a full disk, as /dev/full is on Linux: every write fails."""
+
+    def write(self, text):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
 
 def written(stream):

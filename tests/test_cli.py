@@ -8,8 +8,8 @@ import zipfile
 import numpy as np
 import pytest
 
-from conftest import (BOUND, FORMAT_1, INPUT, ROOT, SEED, SHORT_TEXT, SMALL, Terminal, files,
-                      npz_arrays, one_error_line, run_main, trains, written)
+from conftest import (BOUND, FORMAT_1, INPUT, ROOT, SEED, SHORT_TEXT, SMALL, FullDisk, Terminal,
+                      files, npz_arrays, one_error_line, run_main, trains, written)
 from min_char_rnn import PARAMS, char_maps, load_checkpoint, sample
 
 
@@ -195,7 +195,7 @@ def test_on_a_terminal_only_characters_that_steer_it_are_escaped(tmp_path, capsy
 def test_a_stdout_that_is_closed_or_cannot_be_written_gets_one_line_or_a_quiet_end(
         model, tmp_path, short_text, capsys, monkeypatch):
     """Closed (>&-: Python has no sys.stdout): refused before anything is done. A sample whose
-    reader went away (| head -1): the reader has what it asked for. > /dev/full: one line."""
+    reader went away (| head -1): the reader has what it asked for. A full disk: one line."""
     monkeypatch.setattr(sys, "stdout", None)
     status, out, err = run_main(capsys, short_text, *SEED, *BOUND, "--checkpoint",
                                 tmp_path / "m.npz")
@@ -207,7 +207,6 @@ def test_a_stdout_that_is_closed_or_cannot_be_written_gets_one_line_or_a_quiet_e
         status, out, err = run_main(capsys, "--checkpoint", model, "--sample-only", *SEED,
                                     stdout=pipe)
     assert status == 1 and err == ""
-    with open("/dev/full", "w", encoding="utf-8") as full:
-        status, out, err = run_main(capsys, "--checkpoint", model, "--sample-only", *SEED,
-                                    stdout=full)
+    status, out, err = run_main(capsys, "--checkpoint", model, "--sample-only", *SEED,
+                                stdout=FullDisk())
     one_error_line(status, err, "cannot write to stdout", os.strerror(errno.ENOSPC))

@@ -18,8 +18,8 @@ import pytest
 
 import min_char_rnn
 import visualize
-from conftest import (FORMAT_1, INPUT, ROOT, SHORT_TEXT, Terminal, one_error_line, quietly,
-                      run_main, written)
+from conftest import (FORMAT_1, INPUT, ROOT, SHORT_TEXT, FullDisk, Terminal, one_error_line,
+                      quietly, run_main, written)
 from min_char_rnn import PARAMS, char_maps, checkpoint_arrays, init_model, init_training, lossFun
 
 TEXT = INPUT.read_text(encoding="utf-8")
@@ -255,9 +255,8 @@ def test_the_page_is_written_whole_wherever_it_goes(capsys, monkeypatch, model, 
     read = []
     reader = threading.Thread(target=lambda: read.append(Path("fifo").read_bytes()))
     reader.start()
-    with open("/dev/full", "w") as full:
-        status, out, err = run_main(capsys, "m.npz", "first.txt", "-o", "fifo", stdout=full,
-                                    main=visualize.main)
+    status, out, err = run_main(capsys, "m.npz", "first.txt", "-o", "fifo", stdout=FullDisk(),
+                                main=visualize.main)
     reader.join(10)
     one_error_line(status, err, "No space left on device", prog="visualize.py")
     assert Path("fifo").is_fifo() and read[0].endswith(b"</html>\n")
