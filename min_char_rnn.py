@@ -330,18 +330,25 @@ def is_npz(path):
     return head[:4] == b"PK\x03\x04" and name.endswith(b".npy")
 
 
+def writes_into(path):
+    """Whether a file is written into at path, not replaced: a device, a FIFO, or what
+    /dev/stdout and its kind name (a link to the stream's file, whatever that is)."""
+    if os.path.dirname(os.path.abspath(path)) in ("/dev", "/dev/fd", "/proc/self/fd"):
+        return True
+    return os.path.exists(path) and not os.path.isfile(path)
+
+
 def write_whole(path, write):
     """Give path the file that write(f) fills, whole or not at all: a temporary file beside it
-    (its own to this process), flushed to disk, then renamed over it. Through a symlink, its
-    target is replaced; a path that is there and is no regular file (/dev/null, a FIFO) is
-    written into."""
+    (its own to this process), flushed to disk, then renamed over it; through a symlink, over
+    its target. Where writes_into(path), the file there is appended to."""
     if os.path.basename(path) == "":  # "folder/"
         raise IsADirectoryError(21, "Is a directory")
-    target = os.path.realpath(path)
-    if os.path.exists(target) and not os.path.isfile(target):
-        with open(target, "wb") as f:
+    if writes_into(path):
+        with open(path, "ab") as f:
             write(f)
         return
+    target = os.path.realpath(path)
     folder, name = os.path.split(target)
     temporary = os.path.join(folder, f"{name[:200]}.{os.getpid()}.tmp")
     try:
@@ -493,9 +500,16 @@ def given_or(value, default):
     return value
 
 
+def check_length(path, data, seq_length):
+    if len(data) < seq_length + 1:
+        raise CommandLineError(f"{path} has {plural(len(data), 'character')}; training needs "
+                               f"at least seq_length + 1 = {seq_length + 1}: use a longer text "
+                               "or a smaller --seq-length")
+
+
 def refuse_taken(path):
-    """A fresh run takes no path that is there already."""
-    if not os.path.lexists(path):
+    """A fresh run takes no path that is there already (a link to no file: its target is made)."""
+    if not os.path.exists(path):
         return
     if is_npz(path):
         raise CommandLineError(f"{path} already exists; add --resume to go on training it, or "
@@ -503,8 +517,9 @@ def refuse_taken(path):
     raise CommandLineError(f"{path} is there and is no checkpoint; give a new path")
 
 
-def fresh_state(args, chars):
+def fresh_state(args, data, chars):
     """A new run's state: the hyperparameters block's values, those flags give changed."""
+    check_length(args.input, data, given_or(args.seq_length, seq_length))
     if args.checkpoint is not None:
         refuse_taken(args.checkpoint)
     seed = given_or(args.seed, secrets.randbits(32))  # said once the first save has worked
@@ -514,7 +529,7 @@ def fresh_state(args, chars):
                          given_or(args.sample_length, sample_length))
 
 
-def resumed_state(args, chars):
+def resumed_state(args, data, chars):
     """The state in --checkpoint, if the flags and the text agree with it."""
     state = load_checkpoint(args.checkpoint)
     for name in ("hidden_size", "seq_length", "learning_rate", "seed", "sample_length"):
@@ -529,15 +544,9 @@ def resumed_state(args, chars):
         raise CommandLineError(f"{args.input} does not have the checkpoint's characters (new: "
                                f"{describe_chars(new) or 'none'}; absent: "
                                f"{describe_chars(gone) or 'none'}); resume on its own text")
+    check_length(args.input, data, state["seq_length"])
     say(f"resuming {args.checkpoint} at iteration {state['n']}")
     return state
-
-
-def check_length(path, data, seq_length):
-    if len(data) < seq_length + 1:
-        raise CommandLineError(f"{path} has {plural(len(data), 'character')}; training needs "
-                               f"at least seq_length + 1 = {seq_length + 1}: use a longer text "
-                               "or a smaller --seq-length")
 
 
 def catch_signals(stop):
@@ -614,12 +623,11 @@ def exit_status(stop):
 def run_training(args, stop):
     data, chars = read_text(args.input)
     if args.resume:
-        state = resumed_state(args, chars)
+        state = resumed_state(args, data, chars)
         checkpoint = Checkpoint(args.checkpoint, state["n"])
     else:
-        state = fresh_state(args, chars)
+        state = fresh_state(args, data, chars)
         checkpoint = Checkpoint(args.checkpoint)
-    check_length(args.input, data, state["seq_length"])
     if args.max_iters is not None and args.max_iters <= state["n"]:
         say(f"{args.checkpoint} is at iteration {state['n']} already: nothing to do")
         return 0

@@ -1,8 +1,7 @@
 """`python visualize.py model.npz text.txt` prints the mean of -ln p(character | the ones before
-it) over the text, read from a zero state by a model trained by min_char_rnn.py (characters it
-does not know are skipped), and writes model.html: the loss and samples as it trained, samples
-now; the first --chars characters shaded by a neuron or by surprise, with its guesses for the
-next; how far back the gradient of a character's loss reaches, and what truncation drops."""
+it) over the text, read from a zero state by a min_char_rnn.py model (characters it does not
+know skipped), and writes model.html: the loss and samples as it trained, samples now; the text
+shaded by a neuron or by surprise; how far back the gradient of a loss reaches in training."""
 import collections
 import contextlib
 import io
@@ -19,7 +18,7 @@ import numpy as np
 import min_char_rnn
 from min_char_rnn import (PARAMS, CommandLineError, OneLineErrors, char_maps, describe_chars,
                           forward, generate, is_npz, load_checkpoint, number, one_line, plural,
-                          read_text, say, write_whole)
+                          read_text, say, write_whole, writes_into)
 
 TOP = 5  # guesses shown for the next character
 MAX_CHARS = 20_000  # characters on a page: its data grows with them times the hidden size
@@ -244,8 +243,7 @@ def temperature_samples(state):
 
 
 def steps_of(text, chars):
-    """where[t]: the position in text of the character step t reads; traced: the steps whose
-    next character in text is known, whose loss the gradient flow traces."""
+    """where[t]: the position in text read at step t; traced: the steps with a loss to trace."""
     known = set(chars)
     where = [i for i, ch in enumerate(text) if ch in known]
     return where, [t for t in range(len(where) - 1) if where[t + 1] == where[t] + 1]
@@ -298,12 +296,14 @@ def parse_args(argv):
 
 
 def check_page(page, inputs):
-    """Refuse, before any work, a page that could not be written or would overwrite an input.
-    A page that is there and is no regular file (/dev/null, a FIFO) is written into."""
-    if os.path.isdir(page):
-        raise CommandLineError(f"cannot write {page}: it is a folder; give -o a file's name")
-    if os.path.exists(page) and not os.path.isfile(page):
+    """Refuse, before any work, a page that could not be written or would replace an input or
+    a checkpoint. A device, a FIFO or /dev/stdout is written into (see write_whole)."""
+    if os.path.basename(page) == "" or os.path.isdir(page):
+        raise CommandLineError(f"cannot write {page!r}: it is no file's name; give -o one")
+    if writes_into(page):
         return
+    if is_npz(page):
+        raise CommandLineError(f"{page} is a checkpoint; give -o another")
     folder = os.path.dirname(os.path.realpath(page))
     if not (os.path.isdir(folder) and os.access(folder, os.W_OK)):
         raise CommandLineError(f"cannot write {page}: {folder} is no folder this user can write")
@@ -353,7 +353,9 @@ def skipped(path, text, char_to_ix):
 
 def run(argv, stop):
     args = parse_args(argv)
-    page = args.output or os.path.splitext(args.checkpoint)[0] + ".html"
+    page = args.output
+    if page is None:
+        page = os.path.splitext(args.checkpoint)[0] + ".html"
     check_page(page, (args.checkpoint, args.text))
     state = load_checkpoint(args.checkpoint)
     if is_npz(args.text):
@@ -623,15 +625,13 @@ function listNeurons() {
 }
 function truncationText() {
   const chunks = D.truncation.Whh.length;
-  if (!chunks) return `The text shown is too short to measure truncation on: it needs a chunk ` +
-    `of ${D.seq_length} characters after the first, and the character after it.`;
+  if (!chunks) return `Truncation is measured on ${2 * D.seq_length + 1} characters or more.`;
   return `Truncation drops a median of ${percent(median(D.truncation.Whh))} of the gradient of ` +
     `Whh and ${percent(median(D.truncation.Wxh))} of that of Wxh over the ` +
     `${plural(chunks, "chunk")} of the text shown after its first: ||g_full \u2212 g|| / ` +
     "||g_full||, g the gradient of the chunk's loss as lossFun computes it from the state " +
-    "carried into the chunk, g_full the gradient through every character before. So each " +
-    "update points that far off the true gradient: what the characters before a chunk could " +
-    "teach through the state is left out.";
+    "carried into the chunk, g_full the gradient through every character before: what the " +
+    "characters before a chunk could teach through the state, left out of its update.";
 }
 const norms = D.gradient_flow.flat().filter(v => v > 0).map(Math.log10);  // one scale for all
 const high = Math.ceil(norms.reduce((a, v) => Math.max(a, v), -300));

@@ -58,7 +58,7 @@ def mistakes(tmp_path_factory, whole_run):
 
     folder = tmp_path_factory.mktemp("mistakes")
     (folder / "short.txt").write_text(SHORT_TEXT, encoding="utf-8")
-    (folder / "one.txt").write_bytes(b"a")
+    (folder / "empty.txt").write_bytes(b"")
     (folder / "six.txt").write_bytes(b"abcabc")
     (folder / "latin1.txt").write_bytes("na\xefve caf\xe9".encode("latin-1"))
     (folder / "other.txt").write_text(SHORT_TEXT.replace("c", "k"), encoding="utf-8")
@@ -86,7 +86,7 @@ MISTAKES = {  # a run's arguments after a good run's flags, and words of the lin
     "a folder as the text": ("folder", ["cannot read folder: Is a directory"]),
     "a text not UTF-8": ("latin1.txt", ["latin1.txt is not UTF-8", "0xef"]),
     "a checkpoint as the text": ("model.npz", ["is a checkpoint", "as --checkpoint model.npz"]),
-    "a text of one character": ("one.txt", ["one.txt has 1 character;", "seq_length + 1 = 7"]),
+    "an empty text": ("empty.txt", ["empty.txt has 0 characters;", "seq_length + 1 = 7"]),
     "a text one short of a chunk": ("six.txt", ["six.txt has 6 characters;", "--seq-length"]),
     "a name that breaks a line": ("a\nb\rc\x1b[31md\u202ee", ["a\\nb\\rc\\x1b[31md\\u202ee"]),
     "saving in a missing folder": ("short.txt --checkpoint new/m.npz", ["save new/m.npz: No such"]),

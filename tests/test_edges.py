@@ -56,8 +56,7 @@ SHORT_OF_MEMORY = textwrap.dedent("""
 
 def start_python(*args, ignoring=(), stdout=subprocess.PIPE):
     """python with args, from the project's folder, at a low priority, with the signals
-    `ignoring` ignored (as nohup ignores SIGHUP); stdout and stderr are pipes of bytes,
-    buffered as the script buffers them."""
+    `ignoring` ignored (as nohup ignores SIGHUP); stdout and stderr: pipes, as it buffers."""
     def prepare():
         os.nice(10)
         for signum in ignoring:

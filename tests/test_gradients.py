@@ -148,9 +148,8 @@ def matched(lines):
 
 
 def test_the_gradient_check_prints_small_relative_errors(capsys):
-    """python tests/gradient_check.py: five entries of each parameter, numerical and analytic
-    alike to the six decimals shown, relative errors below 1e-6; and Wxh's zero columns (the
-    characters not among the 25 read) left out."""
+    """python tests/gradient_check.py: five entries of each parameter, alike to the decimals
+    shown, relative errors below 1e-6; Wxh's zero columns (characters not read) left out."""
     read = set(INPUT.read_text(encoding="utf-8")[:25])
     gradient_check.main([str(INPUT)])
     lines = capsys.readouterr().out.splitlines()
@@ -165,9 +164,8 @@ def test_the_gradient_check_prints_small_relative_errors(capsys):
 
 
 def test_the_gradient_check_leaves_zero_and_clipped_entries_out(capsys):
-    """Character 0 is never read, so Wxh's column 0 is 0; the model is sure of it, and it never
-    comes, so d loss / d by[0] is about 8, clipped to 5: 20 entries of Wxh are left to check,
-    and 2 of by."""
+    """Character 0 is never read (Wxh's column 0 is 0), and by[0] = 8 expects it: d loss / d
+    by[0], about 8, is clipped to 5. 20 entries of Wxh are left to check, and 2 of by."""
     rng = np.random.RandomState(1)
     params = small_model(rng, 10, 3, 0.5)
     params[4][0] = 8.0

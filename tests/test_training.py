@@ -154,8 +154,7 @@ def test_the_first_sample_is_drawn_from_the_first_input(capsys):
 
 def test_the_history_kept_is_what_the_run_printed(capsys):
     """At each `iter` line the loop keeps (n, smooth_loss, the mean of the chunks' own losses
-    since the line before), and it keeps the sample printed at iteration 0 and at each
-    100 * 2**k: here 0, 100 and 200, not 300."""
+    since the line before), and the sample at iteration 0 and each 100 * 2**k: 0, 100, 200."""
     state = init_training(sorted(set(SHORT_TEXT)), 3, hidden_size=4, seq_length=3,
                           sample_length=30)
     smooth_losses = [state["smooth_loss"]]

@@ -238,8 +238,8 @@ def test_the_gradient_flow_and_truncation_are_central_differences(capsys, tiny, 
 
 
 def test_the_page_is_written_whole_wherever_it_goes(capsys, monkeypatch, model, tmp_path):
-    """Beside the checkpoint, by two runs at once started as a user starts them; into /dev/null,
-    which stays a device; into a FIFO, whose reader gets it whole even when stdout is full."""
+    """Beside the checkpoint, by two runs at once; to /dev/stdout, after what its file holds (>>);
+    into /dev/null, which stays a device; into a FIFO, read whole even when stdout is full."""
     monkeypatch.chdir(tmp_path)
     Path("m.npz").write_bytes(model[0].read_bytes())
     texts = {"first.txt": TEXT[:500], "second.txt": TEXT[500:1000]}
@@ -248,6 +248,10 @@ def test_the_page_is_written_whole_wherever_it_goes(capsys, monkeypatch, model, 
         Path(name).write_text(text, encoding="utf-8")
         runs.append(subprocess.Popen([sys.executable, ROOT / "visualize.py", "m.npz", name],
                                      text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+    Path("out.html").write_text("before\n", encoding="utf-8")
+    with open("out.html", "a", encoding="utf-8") as appended:
+        to_stdout = subprocess.Popen([sys.executable, ROOT / "visualize.py", "m.npz",
+                                      "first.txt", "-o", "/dev/stdout"], stdout=appended)
     status, out, err = run_main(capsys, "m.npz", "first.txt", "-o", os.devnull,
                                 main=visualize.main)
     assert status == 0 and Path(os.devnull).is_char_device(), err
@@ -265,9 +269,11 @@ def test_the_page_is_written_whole_wherever_it_goes(capsys, monkeypatch, model, 
         out, err = run.communicate(timeout=60)
         assert run.returncode == 0 and err == "wrote m.html\n", err
         assert out.startswith(f"{name}: 500 characters, ")
-    assert page_data(Path("m.html"))["text"] in texts.values()
+    assert to_stdout.wait(60) == 0 and page_data(Path("m.html"))["text"] in texts.values()
+    written_out = Path("out.html").read_text(encoding="utf-8")
+    assert written_out.startswith("before\n<!DOCTYPE html>") and "</html>\nfirst.txt" in written_out
     assert Path("m.html").read_text(encoding="utf-8").endswith("</html>\n")
-    assert sorted(os.listdir()) == ["fifo", "first.txt", "m.html", "m.npz", "second.txt"]
+    assert sorted(os.listdir()) == sorted([*texts, "fifo", "m.html", "m.npz", "out.html"])
 
 
 @pytest.mark.parametrize("ticks,status,said", [
@@ -480,9 +486,9 @@ def test_in_a_browser_the_curve_samples_neurons_and_gradient_flow_follow_the_dat
     ("model.npz unknown.txt", 1, "has 0 characters the model knows"),
     ("model.npz one_known.txt", 1, "has 1 character the model"),
     ("model.npz good.txt -o nowhere/page.html", 1, "cannot write nowhere/page.html"),
-    ("model.npz good.txt -o .", 1, "cannot write .: it is a folder"),
-    ("model.npz good.txt -o model.npz", 1, "would overwrite an input"),
-    ("model.npz good.txt -o link.html", 1, "would overwrite an input"),  # a link to the model
+    ("model.npz good.txt -o .", 1, "cannot write '.': it is no file's name"),
+    ("model.npz good.txt -o good.txt", 1, "would overwrite an input"),
+    ("model.npz good.txt -o link.html", 1, "link.html is a checkpoint"),  # a link to the model
     ("", 2, "required: checkpoint, text"),
     ("model.npz good.txt --chars 0", 2, "--chars"),
     ("model.npz good.txt --chars ten", 2, "--chars"),
