@@ -1,7 +1,6 @@
-"""`python visualize.py model.npz text.txt` prints the mean of -ln p(character | the ones before
-it) over the text, read from a zero state by a min_char_rnn.py model (characters it does not
-know skipped), and writes model.html: the loss and samples as it trained, samples now; the text
-shaded by a neuron or by surprise; how far back the gradient of a loss reaches in training."""
+"""`python visualize.py model.npz text.txt` prints the mean -ln p(character | the ones before) of
+a min_char_rnn.py model over the text, and writes model.html: its loss and samples as it trained
+and now, the text shaded by a neuron or by surprise, and how far back training sends gradients."""
 import collections
 import contextlib
 import io
@@ -9,6 +8,7 @@ import itertools
 import json
 import math
 import os
+import re
 import shlex
 import sys
 import time
@@ -369,7 +369,7 @@ def run(argv, stop):
     measured = measure(state, text, shown, name)
     data = page_data(state, start, shown, measured, (one_line(args.checkpoint), name))
     as_json = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    as_json = as_json.translate({ord(c): f"\\u{ord(c):04x}" for c in "<>&\u2028\u2029"})
+    as_json = re.sub("[<>&\u2028\u2029]", lambda match: f"\\u{ord(match[0]):04x}", as_json)
     html = PAGE.replace("__DATA__", as_json).encode("utf-8")  # no markup in as_json
     try:
         write_whole(page, lambda f: f.write(html))

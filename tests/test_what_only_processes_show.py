@@ -89,6 +89,13 @@ class Processes:
                                                     folder / "w.html", stdout=subprocess.DEVNULL)
         if sys.platform == "linux":
             self.started["short of memory"] = start_python("-c", SHORT_OF_MEMORY, short, wide)
+        page = [ROOT / "visualize.py", FORMAT_1]
+        for name in ("page 1", "page 2"):  # two runs at once, writing one page
+            self.started[name] = start_python(*page, short, "-o", folder / "page.html")
+        (folder / "out.html").write_text("before\n", encoding="utf-8")
+        with open(folder / "out.html", "a", encoding="utf-8") as appended:
+            self.started["page to stdout"] = start_python(*page, short, "-o", "/dev/stdout",
+                                                          stdout=appended)
         self.reads = []  # for each read of the writer's checkpoint: was it whole?
         self.ended = {}
         self.user = threading.Thread(target=self.act_as_a_user, daemon=True)
@@ -186,3 +193,14 @@ def test_a_checkpoint_read_while_it_is_saved_and_after_kill_9_is_whole(processes
     assert len(processes.reads) >= 10 and all(processes.reads)
     assert processes.ended["writer"][0] == -signal.SIGKILL
     assert min_char_rnn.load_checkpoint(processes.folder / "saved.npz")["n"] >= 30
+
+
+def test_two_runs_write_one_page_whole_and_one_to_dev_stdout_after_its_file(processes):
+    folder = processes.folder
+    for name in ("page 1", "page 2", "page to stdout"):
+        assert processes.ended[name][0] == 0, processes.ended[name]
+    page = (folder / "page.html").read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and page.endswith("</html>\n")
+    appended = (folder / "out.html").read_text(encoding="utf-8")
+    assert appended.startswith("before\n<!DOCTYPE html>")
+    assert f"</html>\n{folder / 'short.txt'}: 48 characters, " in appended
