@@ -226,7 +226,6 @@ class CommandLineError(Exception):
 
 
 # The checkpoint: an .npz file of arrays (docs/reference.md, "The checkpoint format")
-
 def array_shapes(hidden_size, vocab_size):
     """The shape of each array of a training state."""
     H, V = hidden_size, vocab_size
@@ -339,9 +338,8 @@ def writes_into(path):
 
 
 def write_whole(path, write):
-    """Give path the file that write(f) fills, whole or not at all: a temporary file beside it
-    (its own to this process), flushed to disk, then renamed over it; through a symlink, over
-    its target. Where writes_into(path), the file there is appended to."""
+    """Give path the file write(f) fills, whole or not at all: a temporary file of this process
+    beside it (or its link's target), flushed to disk, renamed over it; or see writes_into."""
     if os.path.basename(path) == "":  # "folder/"
         raise IsADirectoryError(21, "Is a directory")
     if writes_into(path):
@@ -391,7 +389,6 @@ class Checkpoint:
 
 
 # Generation
-
 def forward(h, ixes, params):
     """The states after reading each of ixes from state h, one at a time: lossFun's step."""
     Wxh, Whh, Why, bh, by = params
@@ -401,8 +398,7 @@ def forward(h, ixes, params):
 
 
 def generate(state, prime, length, rng, temperature=1.0):
-    """prime, and length characters drawn after reading it from a zero state (the first
-    uniformly if there is no prime)."""
+    """prime, then length characters drawn from a zero state; no prime: the first is uniform."""
     char_to_ix, ix_to_char = char_maps(state["chars"])
     params = [state[name] for name in PARAMS]
     ixes = [char_to_ix[ch] for ch in prime]
@@ -419,7 +415,6 @@ def generate(state, prime, length, rng, temperature=1.0):
 
 
 # Output: messages on stderr, each one line; stdout as a run prints to it
-
 def as_escape(match):
     return ascii(match.group())[1:-1]  # "\x1b", "\u202e"
 
@@ -448,9 +443,8 @@ def describe_chars(chars, most=10):
 
 
 class Output:
-    """sys.stdout while a script runs: each write flushed, into a pipe too; on a terminal, the
-    characters that would steer it as escapes. A failed write (| head has ended, a full disk)
-    is put in the list stop, as a signal is: the run stops and saves."""
+    """sys.stdout while a script runs: each write flushed; on a terminal, STEERING as escapes. A
+    failed write (| head has ended, a full disk) goes in the list stop, as a signal does."""
 
     def __init__(self, stream, stop):
         self.stream = stream
@@ -475,7 +469,6 @@ class Output:
 
 
 # Training from the command line
-
 def read_text(path):
     """read_data(path), or one line that says what is wrong with the file."""
     try:
@@ -509,7 +502,7 @@ def check_length(path, data, seq_length):
 
 def refuse_taken(path):
     """A fresh run takes no path that is there already (a link to no file: its target is made)."""
-    if not os.path.exists(path):
+    if path is None or not os.path.exists(path):
         return
     if is_npz(path):
         raise CommandLineError(f"{path} already exists; add --resume to go on training it, or "
@@ -520,8 +513,7 @@ def refuse_taken(path):
 def fresh_state(args, data, chars):
     """A new run's state: the hyperparameters block's values, those flags give changed."""
     check_length(args.input, data, given_or(args.seq_length, seq_length))
-    if args.checkpoint is not None:
-        refuse_taken(args.checkpoint)
+    refuse_taken(args.checkpoint)
     seed = given_or(args.seed, secrets.randbits(32))  # said once the first save has worked
     return init_training(chars, seed, given_or(args.hidden_size, hidden_size),
                          given_or(args.seq_length, seq_length),
@@ -550,9 +542,8 @@ def resumed_state(args, data, chars):
 
 
 def catch_signals(stop):
-    """From now on SIGINT, SIGTERM and SIGHUP only ask the loop to stop (it looks once an
-    iteration), but one ignored when the run started stays ignored (nohup's SIGHUP, SIGINT in
-    a background job). Returns the handlers to put back."""
+    """SIGINT, SIGTERM and SIGHUP only ask the loop to stop, but one ignored at the start stays
+    ignored (nohup's SIGHUP, SIGINT in a background job). Returns the handlers to put back."""
     def ask_to_stop(signum, frame):
         stop.append(signum)
 
@@ -588,14 +579,10 @@ def divergence(state, checkpoint):
 
 def summary(state, iterations, seconds):
     """The line at the end of a run: what it did, how fast, and the loss."""
-    if iterations > seconds:
-        speed = f"{iterations / seconds:.0f} it/s"
-    else:
-        speed = f"{seconds / iterations:.2g} s/it"
     loss = state["smooth_loss"]
     bits = loss / state["seq_length"] / math.log(2)
     return (f"iteration {state['n']}: {plural(iterations, 'iteration')} in {seconds:.1f} s "
-            f"({speed}), smooth loss {loss:.4f} ({bits:.3f} bits/char)")
+            f"({iterations / seconds:,.1f} it/s), smooth loss {loss:.4f} ({bits:.3f} bits/char)")
 
 
 def ending(state, stop, checkpoint):
@@ -674,7 +661,6 @@ def run_sample_only(args, stop):
 
 
 # The command line
-
 def number(kind, low, high, what):
     """An argparse type: a number of kind from low to high; else the error 'is not what'."""
     def parse(text):
@@ -754,13 +740,11 @@ def combination_problem(args):
 
 def sampling_problem(args):
     """What is wrong with the flags of --sample-only, or None."""
-    if args.resume:
-        return "--resume trains, --sample-only generates"
     training = [args.hidden_size, args.seq_length, args.learning_rate, args.max_iters,
                 args.save_every]
-    if any(value is not None for value in training):
-        return ("--hidden-size, --seq-length, --learning-rate, --max-iters and --save-every "
-                "are for training, not --sample-only")
+    if args.resume or any(value is not None for value in training):
+        return ("--resume, --hidden-size, --seq-length, --learning-rate, --max-iters and "
+                "--save-every are for training, not --sample-only")
     if args.input:
         return "--sample-only reads no TEXT: leave it out"
     return None
