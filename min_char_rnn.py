@@ -199,6 +199,7 @@ def train(data, state):
 # arithmetic above. What they guard against, and what they leave out: docs/reference.md.
 import argparse
 import contextlib
+import io
 import math
 import os
 import re
@@ -337,21 +338,21 @@ def writes_into(path):
     return os.path.exists(path) and not os.path.isfile(path)
 
 
-def write_whole(path, write):
-    """Give path the file write(f) fills, whole or not at all: a temporary file of this process
-    beside it (or its link's target), flushed to disk, renamed over it; or see writes_into."""
+def write_whole(path, data):
+    """Give path the bytes data, whole or not at all: a temporary file of this process beside
+    it (or its link's target), flushed to disk, renamed over it; or see writes_into."""
     if os.path.basename(path) == "":  # "folder/"
         raise IsADirectoryError(21, "Is a directory")
     if writes_into(path):
         with open(path, "ab") as f:
-            write(f)
+            f.write(data)
         return
     target = os.path.realpath(path)
     folder, name = os.path.split(target)
     temporary = os.path.join(folder, f"{name[:200]}.{os.getpid()}.tmp")
     try:
         with open(temporary, "wb") as f:
-            write(f)
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(temporary, target)
@@ -375,8 +376,10 @@ class Checkpoint:
         for name in [*array_shapes(1, 1), "smooth_loss"]:
             if not np.isfinite(arrays[name]).all():  # a NaN that a product made without a
                 raise FloatingPointError  # flag: the run has diverged, and this is no state
+        data = io.BytesIO()  # in memory: a write that fails leaves no half-written zip behind
+        np.savez(data, **arrays)
         try:
-            write_whole(self.path, lambda f: np.savez(f, **arrays))
+            write_whole(self.path, data.getvalue())
         except OSError as e:
             raise CommandLineError(f"cannot save {self.path}: {e.strerror}{self.kept()}") from None
         self.saved_n = state["n"]

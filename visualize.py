@@ -372,7 +372,7 @@ def run(argv, stop):
     as_json = re.sub("[<>&\u2028\u2029]", lambda match: f"\\u{ord(match[0]):04x}", as_json)
     html = PAGE.replace("__DATA__", as_json).encode("utf-8")  # no markup in as_json
     try:
-        write_whole(page, lambda f: f.write(html))
+        write_whole(page, html)
     except OSError as e:
         raise CommandLineError(f"cannot write {page}: {e.strerror}; give -o another") from None
     print(measured["summary"])
