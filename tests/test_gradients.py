@@ -101,39 +101,31 @@ def test_random_entries_at_the_gist_sizes(input_text):
     assert zeros_seen > 0  # Wxh has such columns: len(chars) > 25 distinct inputs
 
 
-def test_known_answer():
-    """One neuron, two characters, two steps, with round numbers: docs/bptt.md works out each
-    of them by hand ("A worked example, by hand")."""
-    params = (np.array([[math.atanh(0.5), 0.0]]), np.zeros((1, 1)),
-              np.array([[2 * math.log(3)], [0.0]]), np.zeros((1, 1)), np.zeros((2, 1)))
+LN3 = math.log(3)
+WORKED_EXAMPLES = {  # Whh, Wxh[0, 1]; dbh, dWxh[0, 0]: docs/bptt.md works out each by hand
+    "one neuron, two steps": (0.0, 0.0, 5 * LN3 / 8, -3 * LN3 / 8),
+    "through time: Whh = 1": (1.0, -0.5, 11 * LN3 / 8, 3 * LN3 / 8),
+}
+
+
+@pytest.mark.parametrize("whh,wxh,dbh_by_hand,dwxh_by_hand", WORKED_EXAMPLES.values(),
+                         ids=WORKED_EXAMPLES.keys())
+def test_known_answer(whh, wxh, dbh_by_hand, dwxh_by_hand):
+    """One neuron, two characters, two steps, with round numbers ("A worked example, by hand");
+    then with Whh = 1 and Wxh[0, 1] = -1/2, so that the forward pass is the same, dhnext = ln 3
+    reaches step 0 ("A second worked example: the gradient through time")."""
+    params = (np.array([[math.atanh(0.5), wxh]]), np.full((1, 1), whh),
+              np.array([[2 * LN3], [0.0]]), np.zeros((1, 1)), np.zeros((2, 1)))
     loss, dWxh, dWhh, dWhy, dbh, dby, hlast = lossFun([0, 1], [0, 1], np.zeros((1, 1)), params)
-    ln3 = math.log(3)
     assert loss == pytest.approx(math.log(8 / 3), rel=1e-14)
     assert hlast == pytest.approx(0, abs=1e-15)
     np.testing.assert_allclose(dby, [[0.25], [-0.25]], rtol=1e-14)
     np.testing.assert_allclose(dWhy, [[-0.125], [0.125]], rtol=1e-14)
-    np.testing.assert_allclose(dbh, [[5 * ln3 / 8]], rtol=1e-14)
-    np.testing.assert_allclose(dWxh, [[-3 * ln3 / 8, ln3]], rtol=1e-14)
-    np.testing.assert_allclose(dWhh, [[ln3 / 2]], rtol=1e-14)
+    np.testing.assert_allclose(dbh, [[dbh_by_hand]], rtol=1e-14)
+    np.testing.assert_allclose(dWxh, [[dwxh_by_hand, LN3]], rtol=1e-14)
+    np.testing.assert_allclose(dWhh, [[LN3 / 2]], rtol=1e-14)
     # and the state after one step is the first hidden state, 1/2
     assert lossFun([0], [0], np.zeros((1, 1)), params)[-1] == pytest.approx(0.5, rel=1e-14)
-
-
-def test_known_answer_through_time():
-    """The same chunk with Whh = 1, the second column of Wxh moved to -1/2 so that the forward
-    pass is unchanged: dhnext = ln 3 now reaches step 0. docs/bptt.md works it out by hand
-    ("A second worked example: the gradient through time")."""
-    params = (np.array([[math.atanh(0.5), -0.5]]), np.ones((1, 1)),
-              np.array([[2 * math.log(3)], [0.0]]), np.zeros((1, 1)), np.zeros((2, 1)))
-    loss, dWxh, dWhh, dWhy, dbh, dby, hlast = lossFun([0, 1], [0, 1], np.zeros((1, 1)), params)
-    ln3 = math.log(3)
-    assert loss == pytest.approx(math.log(8 / 3), rel=1e-14)
-    assert hlast == pytest.approx(0, abs=1e-15)
-    np.testing.assert_allclose(dby, [[0.25], [-0.25]], rtol=1e-14)
-    np.testing.assert_allclose(dWhy, [[-0.125], [0.125]], rtol=1e-14)
-    np.testing.assert_allclose(dbh, [[11 * ln3 / 8]], rtol=1e-14)
-    np.testing.assert_allclose(dWxh, [[3 * ln3 / 8, ln3]], rtol=1e-14)
-    np.testing.assert_allclose(dWhh, [[ln3 / 2]], rtol=1e-14)
 
 
 LINE = re.compile(r"(-?\d+\.\d{6}), (-?\d+\.\d{6}) => (\d\.\d{6}e[-+]\d\d)")
