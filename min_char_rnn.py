@@ -215,7 +215,6 @@ RNG = ("rng_keys", "rng_pos", "rng_has_gauss", "rng_cached_gaussian")  # RandomS
 SIGNALS = [getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
            if hasattr(signal, name)]  # Windows has no SIGHUP
 SAVE_EVERY = 1000  # iterations between saves
-MAX_SAMPLE_LENGTH = 1_000_000
 # Characters that would steer a terminal: control characters but tab and newline, and the
 # controls of bidirectional text. On a terminal, samples show them as escapes, such as \x1b.
 STEERING = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -227,9 +226,8 @@ class CommandLineError(Exception):
 
 
 # The checkpoint: an .npz file of arrays (docs/reference.md, "The checkpoint format")
-def array_shapes(hidden_size, vocab_size):
-    """The shape of each array of a training state."""
-    H, V = hidden_size, vocab_size
+def array_shapes(H, V):
+    """The shape of each array of a training state: H = hidden_size, V = vocab_size."""
     shapes = {"Wxh": (H, V), "Whh": (H, H), "Why": (V, H), "bh": (H, 1), "by": (V, 1)}
     shapes.update({"m" + name: shape for name, shape in shapes.items()})  # Adagrad's memories
     shapes["hprev"] = (H, 1)
@@ -253,15 +251,13 @@ def history_arrays(state):
     """The history as arrays: the iteration lines' losses, the samples kept, as code points."""
     losses, samples = state["losses"], state["samples"]
     raw_losses = [math.nan if raw is None else raw for n, smooth, raw in losses]
-    codes = np.zeros((len(samples), state["sample_length"]), dtype=np.int64)
-    for row, (n, text) in enumerate(samples):
-        codes[row] = [ord(ch) for ch in text]
+    codes = np.array([[ord(ch) for ch in text] for n, text in samples], dtype=np.int64)
     return {"loss_n": np.array([n for n, smooth, raw in losses], dtype=np.int64),
             "loss": np.array([smooth for n, smooth, raw in losses], dtype=np.float64),
             "raw_loss": np.array(raw_losses, dtype=np.float64),
             "loss_sum": np.float64(state["loss_sum"]),
             "sample_n": np.array([n for n, text in samples], dtype=np.int64),
-            "samples": codes}
+            "samples": codes.reshape(len(samples), state["sample_length"])}
 
 
 def state_from_arrays(arrays):
@@ -549,7 +545,6 @@ def catch_signals(stop):
     ignored (nohup's SIGHUP, SIGINT in a background job). Returns the handlers to put back."""
     def ask_to_stop(signum, frame):
         stop.append(signum)
-
     previous = {}
     for signum in SIGNALS:
         if signal.getsignal(signum) != signal.SIG_IGN:
@@ -703,8 +698,7 @@ def make_parser():
                        type=number(int, 0, 2**32 - 1, "a whole number from 0 to 2**32-1"),
                        help="to repeat a run or a sample exactly (default: a fresh one, shown)")
     model.add_argument("--sample-length", metavar="N",
-                       type=number(int, 1, MAX_SAMPLE_LENGTH,
-                                   f"a whole number from 1 to {MAX_SAMPLE_LENGTH}"),
+                       type=number(int, 1, 10**6, "a whole number from 1 to 1000000"),
                        help="characters in each sample, and what --sample-only prints "
                        f"(default: {sample_length})")
     run = parser.add_argument_group("stopping and saving")
