@@ -223,7 +223,7 @@ def place(values, positions, length):
     return placed
 
 
-def history(losses):
+def curve_points(losses):
     """[n, smooth_loss] and the mean raw loss of all points, or of MAX_VERTICES evenly spread."""
     kept = np.linspace(0, len(losses) - 1, min(len(losses), MAX_VERTICES)).round().astype(int)
     points = [losses[i] for i in kept.tolist()]
@@ -268,7 +268,7 @@ def text_data(text, chars, kept, flow, seq_length):
 def page_data(state, text, shown, measured, names):
     """What the page shows; names: the checkpoint's and the text's, as said."""
     chars, seq_length = state["chars"], state["seq_length"]
-    losses, raw_losses = history(state["losses"])
+    losses, raw_losses = curve_points(state["losses"])
     return dict(name=os.path.basename(names[0]), checkpoint=shlex.quote(names[0]),
                 text_name=os.path.basename(names[1]), vocab=chars,
                 hidden_size=state["hidden_size"], n=state["n"], seq_length=seq_length,
