@@ -283,11 +283,10 @@ def state_from_arrays(arrays):
 
 
 def history(arrays):
-    """The losses (n, smooth_loss, mean raw loss or None) and the samples (n, text) kept: none
-    in a checkpoint of version 1, no mean in one of version 2."""
-    loss_n = arrays.get("loss_n", np.empty(0)).tolist()
+    """The losses (n, smooth_loss, mean raw loss or None) and the samples (n, text) kept."""
+    loss_n = arrays.get("loss_n", np.empty(0)).tolist()  # none: saved by version 1
     smooth = arrays.get("loss", np.empty(0)).tolist()
-    raw = arrays.get("raw_loss", np.full(len(loss_n), np.nan)).tolist()
+    raw = arrays.get("raw_loss", np.full(len(loss_n), np.nan)).tolist()  # none: by version 2
     raw = [None if math.isnan(mean) else mean for mean in raw]
     sample_n = arrays.get("sample_n", np.empty(0)).tolist()
     texts = ["".join(map(chr, codes)) for codes in arrays.get("samples", np.empty(0)).tolist()]
@@ -380,8 +379,7 @@ class Checkpoint:
             raise CommandLineError(f"cannot save {self.path}: {e.strerror}{self.kept()}") from None
         self.saved_n = state["n"]
 
-    def kept(self):
-        """What the file holds, for the end of a message."""
+    def kept(self):  # what the file holds, for the end of a message
         if self.saved_n is None:
             return ""
         return f"; {self.path} keeps iteration {self.saved_n}"
@@ -504,8 +502,7 @@ def refuse_taken(path):
     if path is None or not os.path.exists(path):
         return
     if is_npz(path):
-        raise CommandLineError(f"{path} already exists; add --resume to go on training it, or "
-                               "give a new path")
+        raise CommandLineError(f"{path} exists: add --resume to train it on, or give a new path")
     raise CommandLineError(f"{path} is there and is no checkpoint; give a new path")
 
 
