@@ -524,8 +524,8 @@ function lossHint() {
     "losses averaged over the 100 iterations up to each point (iteration 0 alone). Adagrad's " +
     `first step moves each weight with a gradient by about the learning rate, ${D.learning_rate}` +
     ", where the weights were drawn at a scale of 0.01: the losses of the first iterations can " +
-    "jump far above the uniform guess (on input.txt with the defaults, to 9-14 bits/char at " +
-    "iterations 2 to 5), a jump the point at 100 averages in.";
+    "jump far above the uniform guess (on input.txt with the defaults, to about 8-14 bits/char " +
+    "at iterations 2 to 5), a jump the point at 100 averages in.";
   return hint + ` Orange: this model on the whole of ${D.text_name} from a zero state (the ` +
     `text below is its first ${plural(chars.length, "character")}); on a text it never trained ` +
     "on, that measures how well it generalises.";
@@ -629,8 +629,8 @@ function truncationText() {
   return `Truncation drops a median of ${percent(median(D.truncation.Whh))} of the gradient of ` +
     `Whh and ${percent(median(D.truncation.Wxh))} of that of Wxh over the ` +
     `${plural(chunks, "chunk")} of the text shown after its first: ||g_full \u2212 g|| / ` +
-    "||g_full||, g the gradient of the chunk's loss as lossFun computes it from the state " +
-    "carried into the chunk, g_full the gradient through every character before: what the " +
+    "||g_full||, g the chunk's loss's gradient as lossFun computes it, before clipping, from " +
+    "the state carried in, g_full the gradient through every character before: what the " +
     "characters before a chunk could teach through the state, left out of its update.";
 }
 const norms = D.gradient_flow.flat().filter(v => v > 0).map(Math.log10);  // one scale for all
